@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from humansync_ns.body.rotations import (
+    axis_angle_to_matrix,
+    look_at_opencv,
+    matrix_to_axis_angle,
+    random_rotation,
+    rotation_angle_deg,
+    skew,
+)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_random_rotations_are_proper(rng):
+    R = random_rotation(rng, (200,))
+    np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
+
+
+def test_matrix_axis_angle_round_trip(rng):
+    R = random_rotation(rng, (500,))
+    np.testing.assert_allclose(axis_angle_to_matrix(matrix_to_axis_angle(R)), R, atol=1e-9)
+
+
+@pytest.mark.parametrize("angle", [0.0, 1e-10, 1e-5, 0.3, np.pi / 2, np.pi - 1e-4, np.pi])
+def test_round_trip_at_singular_angles(angle, rng):
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    R = axis_angle_to_matrix(axis * angle)
+    recovered = axis_angle_to_matrix(matrix_to_axis_angle(R))
+    np.testing.assert_allclose(recovered, R, atol=1e-8, err_msg=f"angle={angle}")
+    assert abs(np.linalg.norm(matrix_to_axis_angle(R)) - angle) < 1e-6
+
+
+def test_rodrigues_matches_known_rotation():
+    # 90° about +z maps x to y.
+    R = axis_angle_to_matrix(np.array([0.0, 0.0, np.pi / 2]))
+    np.testing.assert_allclose(R @ np.array([1.0, 0, 0]), [0, 1, 0], atol=1e-12)
+
+
+def test_skew_is_cross_product(rng):
+    a, b = rng.normal(size=(2, 5, 3))
+    np.testing.assert_allclose(np.einsum("nij,nj->ni", skew(a), b), np.cross(a, b), atol=1e-12)
+
+
+def test_rotation_angle_deg(rng):
+    R = random_rotation(rng, (10,))
+    delta = axis_angle_to_matrix(np.array([0.0, np.radians(7.0), 0.0]))
+    np.testing.assert_allclose(rotation_angle_deg(R, R @ delta), 7.0, atol=1e-6)
+
+
+def test_look_at_points_optical_axis_at_target():
+    c2w = look_at_opencv(np.array([4.0, 0.0, 2.0]), np.array([0.0, 0.0, 1.0]))
+    target_cam = np.linalg.inv(c2w) @ np.array([0.0, 0.0, 1.0, 1.0])
+    np.testing.assert_allclose(target_cam[:2], 0.0, atol=1e-12)
+    assert target_cam[2] > 0  # in front of the camera (OpenCV z forward)
+    up_cam = c2w[:3, :3].T @ np.array([0.0, 0.0, 1.0])
+    assert up_cam[1] < 0  # world up points to image up, i.e. -y in OpenCV

@@ -1,0 +1,112 @@
+"""The two normalisations the dataparser applies: time (seconds → [0, 1]) and space (calibration
+world → nerfstudio's scene box). Both are plain functions of arrays so exports can undo them.
+
+Time (docs/conventions.md): `t_norm = margin + (1 − 2·margin)·(global_time − t0_s)/span_s`.
+Space (nerfstudio's convention, `dataparser_transforms.json`): an OpenGL camera-to-world `P` in the
+calibration world becomes `[R_T·R_P | scale·(R_T·t_P + t_T)]` with `T = [R_T | t_T]` the (3, 4)
+`dataparser_transform`; `nerfstudio...transform_poses_to_original_space` undoes it exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from typing_extensions import assert_never
+
+from nerfstudio.cameras import camera_utils
+
+OrientationMethod = Literal["up", "pca", "vertical", "none"]
+CenterMethod = Literal["focus", "poses", "none"]
+
+
+@dataclass(frozen=True)
+class TimeNormalization:
+    """Maps global seconds to the model's normalised time and back."""
+
+    t0_s: float
+    """Earliest global time of the training videos, seconds."""
+    span_s: float
+    """Global time span of the training videos, seconds (> 0)."""
+    margin: float
+    """Headroom on both ends of [0, 1] for learned offsets."""
+
+    @classmethod
+    def from_global_times(cls, global_time_s: np.ndarray, margin: float) -> "TimeNormalization":
+        """Spans the given times; a single instant gets a 1 s span so the map stays defined."""
+        if not 0.0 <= margin < 0.5:
+            raise ValueError(f"time_margin must be in [0, 0.5), got {margin}")
+        t0 = float(np.min(global_time_s))
+        span = float(np.max(global_time_s)) - t0
+        return cls(t0_s=t0, span_s=span if span > 0 else 1.0, margin=float(margin))
+
+    @property
+    def seconds_to_normalized_scale(self) -> float:
+        """d t_norm / d t_global: converts a time offset in seconds into normalised units."""
+        return (1.0 - 2.0 * self.margin) / self.span_s
+
+    def to_normalized(self, global_time_s: np.ndarray) -> np.ndarray:
+        return self.margin + (np.asarray(global_time_s, dtype=np.float64) - self.t0_s) * self.seconds_to_normalized_scale
+
+    def to_seconds(self, t_norm: np.ndarray) -> np.ndarray:
+        return self.t0_s + (np.asarray(t_norm, dtype=np.float64) - self.margin) / self.seconds_to_normalized_scale
+
+    def as_dict(self) -> dict[str, float]:
+        return {"t0_s": self.t0_s, "span_s": self.span_s, "margin": self.margin}
+
+
+def compute_scene_transform(
+    camera_to_world_opengl: np.ndarray,
+    orientation_method: OrientationMethod,
+    center_method: CenterMethod,
+    auto_scale: bool,
+    scale_factor: float,
+) -> tuple[np.ndarray, float]:
+    """Rotation + translation (nerfstudio's `auto_orient_and_center_poses`) and a scale that puts
+    every camera centre inside [-1, 1]^3 (times `scale_factor`).
+
+    Args:
+        camera_to_world_opengl: (N, 4, 4) representative poses (one per static video, a few per
+            moving video, so a long moving video does not outweigh the rig).
+    Returns:
+        (3, 4) `dataparser_transform` and the float `dataparser_scale`.
+    """
+    if orientation_method not in ("up", "pca", "vertical", "none"):
+        assert_never(orientation_method)  # type: ignore[arg-type]
+    poses = torch.from_numpy(np.asarray(camera_to_world_opengl, dtype=np.float32))
+    if poses.shape[0] < 2 and center_method == "focus":
+        center_method = "poses"  # the focus of a single camera's axis is undefined
+    oriented, transform = camera_utils.auto_orient_and_center_poses(
+        poses, method=orientation_method, center_method=center_method
+    )
+    scale = 1.0
+    if auto_scale:
+        extent = float(torch.max(torch.abs(oriented[:, :3, 3])))
+        scale = 1.0 / extent if extent > 1e-9 else 1.0
+    return transform.numpy().astype(np.float64), scale * float(scale_factor)
+
+
+def apply_scene_transform(camera_to_world_opengl: np.ndarray, transform: np.ndarray, scale: float) -> np.ndarray:
+    """(N, 4, 4) calibration-world poses → (N, 3, 4) scene-box poses (see module docstring)."""
+    poses = np.einsum("ij,njk->nik", transform[:, :3], camera_to_world_opengl[:, :3, :])
+    poses[:, :, 3] += transform[:, 3]
+    poses[:, :, 3] *= scale
+    return poses
+
+
+def representative_poses(camera_to_world_opengl: np.ndarray, video_index: np.ndarray, moving: list[bool],
+                         per_moving_video: int = 30) -> np.ndarray:
+    """One pose per static video and up to `per_moving_video` evenly spaced poses per moving one."""
+    chosen = []
+    for v, is_moving in enumerate(moving):
+        rows = np.flatnonzero(video_index == v)
+        if rows.size == 0:
+            continue
+        if is_moving:
+            picks = np.unique(np.linspace(0, rows.size - 1, min(per_moving_video, rows.size)).round().astype(int))
+            chosen.extend(rows[picks].tolist())
+        else:
+            chosen.append(int(rows[0]))
+    return camera_to_world_opengl[np.array(chosen, dtype=np.int64)]

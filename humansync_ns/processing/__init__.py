@@ -1,0 +1,1 @@
+"""Videos (or frame folders) + calibration → a nerfstudio data folder (`humansync-process`)."""

@@ -1,0 +1,163 @@
+"""`humansync-process` logic: videos + motion (+ calibration) → a nerfstudio data folder.
+
+Output layout:
+    OUTPUT/images/<video>/frame_%06d.png   every frame at native rate (+ images_2/, images_4/, ...)
+    OUTPUT/calibration.json                 the calibration used (computed here unless given)
+    OUTPUT/ground_truth.json                a copy of the ground truth, when given
+    OUTPUT/transforms.json                  docs/formats.md section 4
+
+A video is left out, with the reason in the report and in `transforms.json["excluded"]`, when its
+motion file is missing, the calibration excluded it or does not know it, its frames cannot be read,
+or its frame size does not match the calibration's intrinsics. It is never given a made-up pose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+
+from humansync_ns.calibration.calibration_io import Calibration, VideoCalibration, load_calibration, save_calibration
+from humansync_ns.motion.format import MotionTrack, load_motion_dir
+from humansync_ns.processing.frames import ExtractedVideo, FrameExtractionError, extract_frames, find_video_sources
+from humansync_ns.processing.transforms_writer import VideoFrames, build_transforms, local_times
+
+
+class ProcessError(ValueError):
+    """The inputs cannot give a usable data folder."""
+
+
+@dataclass
+class ProcessReport:
+    """What `process_capture` wrote and what it left out."""
+
+    output_dir: Path
+    included: list[str] = field(default_factory=list)
+    excluded: list[dict[str, str]] = field(default_factory=list)
+    """Each {"name", "reason"}."""
+    notes: list[str] = field(default_factory=list)
+    """Things worth knowing that did not exclude a video (dropped frames, rate mismatches)."""
+    num_frames: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def transforms_path(self) -> Path:
+        return self.output_dir / "transforms.json"
+
+
+def _calibration(tracks: dict[str, MotionTrack], calibration_path: Optional[Path], calibration_config) -> Calibration:
+    if calibration_path is not None:
+        return load_calibration(calibration_path)
+    from humansync_ns.calibration.calibrate import CalibrationConfig, calibrate
+
+    if len(tracks) < 2:
+        raise ProcessError(f"calibration needs motion for at least two videos, have {sorted(tracks)}")
+    return calibrate(list(tracks.values()), calibration_config or CalibrationConfig())
+
+
+def _fit_to_frames(calib: VideoCalibration, extracted: ExtractedVideo) -> tuple[Optional[VideoCalibration], str]:
+    """The calibration with intrinsics at the extracted frames' size, or None and the reason."""
+    if (extracted.width, extracted.height) == (calib.width, calib.height):
+        return calib, ""
+    scale_x, scale_y = extracted.width / calib.width, extracted.height / calib.height
+    if abs(scale_x - scale_y) > 1e-6:
+        return None, (f"frames are {extracted.width}x{extracted.height} but the calibration's intrinsics are for "
+                      f"{calib.width}x{calib.height} (different aspect ratio)")
+    K = calib.K.copy()
+    K[:2, :] *= scale_x
+    return dataclasses.replace(calib, K=K, width=extracted.width, height=extracted.height), (
+        f"{calib.name}: intrinsics scaled by {scale_x:g} from {calib.width}x{calib.height} to the frames' size")
+
+
+def _video_frames(calib: VideoCalibration, extracted: ExtractedVideo, track: Optional[MotionTrack],
+                  report: ProcessReport) -> Optional[VideoFrames]:
+    fitted, message = _fit_to_frames(calib, extracted)
+    if fitted is None:
+        report.excluded.append({"name": calib.name, "reason": message})
+        return None
+    if message:
+        report.notes.append(message)
+    count = extracted.num_frames
+    if calib.is_moving and count > calib.camera_to_world.shape[0]:
+        report.notes.append(f"{calib.name}: {count - calib.camera_to_world.shape[0]} frames past the last calibrated pose left out")
+        count = calib.camera_to_world.shape[0]
+    if calib.num_frames and count != calib.num_frames:
+        report.notes.append(f"{calib.name}: {extracted.num_frames} frames in the video, {calib.num_frames} in the calibration")
+    if extracted.container_fps and abs(extracted.container_fps - calib.fps) > 0.01 * calib.fps:
+        report.notes.append(f"{calib.name}: container says {extracted.container_fps:g} fps, calibration {calib.fps:g} fps (used)")
+    frame_times = track.frame_times if track is not None else None
+    return VideoFrames(fitted, count, local_times(count, calib.fps, frame_times))
+
+
+def process_capture(
+    videos_dir: Path,
+    output_dir: Path,
+    motion_dir: Optional[Path] = None,
+    calibration_path: Optional[Path] = None,
+    ground_truth_path: Optional[Path] = None,
+    num_downscales: int = 2,
+    calibration_config=None,
+    max_frames: Optional[int] = None,
+) -> ProcessReport:
+    """Writes the data folder (see module docstring) and returns what was included and left out.
+
+    Args:
+        videos_dir: Video files and/or frame folders, one per video, named like the motion files.
+        output_dir: The data folder to write.
+        motion_dir: Neutral motion files `<video>.npz`; needed unless `calibration_path` is given.
+        calibration_path: Use this `calibration.json` instead of calibrating.
+        ground_truth_path: A ground-truth calibration to copy next to the data (synthetic captures).
+        num_downscales: Downscaled copies images_2, images_4, ... images_{2^n}.
+        calibration_config: `CalibrationConfig` of the calibration (default settings when None).
+        max_frames: Extract at most this many frames per video (tests, previews).
+    """
+    if motion_dir is None and calibration_path is None:
+        raise ProcessError("give --motion-dir (to calibrate) or --calibration (a calibration.json)")
+    output_dir = Path(output_dir)
+    report = ProcessReport(output_dir=output_dir)
+    sources = find_video_sources(Path(videos_dir))
+    tracks: dict[str, MotionTrack] = {}
+    if motion_dir is not None:
+        all_tracks = {t.name: t for t in load_motion_dir(Path(motion_dir))}
+        report.notes += [f"{name}: motion file without a video, ignored" for name in sorted(set(all_tracks) - set(sources))]
+        report.excluded += [{"name": n, "reason": f"no motion file {n}.npz in {motion_dir}"} for n in sources if n not in all_tracks]
+        tracks = {n: all_tracks[n] for n in sources if n in all_tracks}
+    candidates = [n for n in sources if motion_dir is None or n in tracks]
+
+    calibration = _calibration(tracks, calibration_path, calibration_config)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    save_calibration(calibration, output_dir / "calibration.json")
+    excluded_by_calibration = {e["name"]: e.get("reason", "excluded by the calibration") for e in calibration.excluded}
+    known = {v.name for v in calibration.videos}
+    videos: list[VideoFrames] = []
+    for name in candidates:
+        if name in excluded_by_calibration:
+            report.excluded.append({"name": name, "reason": f"calibration: {excluded_by_calibration[name]}"})
+            continue
+        if name not in known:
+            report.excluded.append({"name": name, "reason": "not in the calibration"})
+            continue
+        try:
+            extracted = extract_frames(sources[name], output_dir, name, num_downscales, max_frames)
+        except FrameExtractionError as err:
+            report.excluded.append({"name": name, "reason": str(err)})
+            continue
+        video = _video_frames(calibration.video(name), extracted, tracks.get(name), report)
+        if video is not None:
+            videos.append(video)
+            report.included.append(name)
+            report.num_frames[name] = video.num_frames
+    if not videos:
+        raise ProcessError(f"no usable video: {report.excluded}")
+
+    ground_truth_file = None
+    if ground_truth_path is not None:
+        load_calibration(ground_truth_path)  # validates; raises naming the file
+        shutil.copyfile(ground_truth_path, output_dir / "ground_truth.json")
+        ground_truth_file = "ground_truth.json"
+    transforms = build_transforms(videos, "calibration.json", ground_truth_file, report.excluded)
+    report.transforms_path.write_text(json.dumps(transforms, indent=1))
+    return report

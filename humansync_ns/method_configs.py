@@ -1,0 +1,180 @@
+"""nerfstudio registrations: the ``humansync`` / ``humansync-small`` methods and ``humansync-data``.
+
+Both presets come from one builder (``build_method``): ``humansync`` has the paper's defaults
+(Sec. 4.1: 300k steps, coarse-to-fine over the first third, time resolution 240, L = 4 levels up to
+384, poses from s0 = 2k, offsets from s0 + s1 = 20k) for a GPU; ``humansync-small`` overrides sizes
+and steps so a small capture trains to a recognisable reconstruction in minutes on 2 CPU cores.
+
+This module is loaded by nerfstudio's plugin registry for *every* ``ns-train`` call, so it imports
+config classes only (no tinycudann, no LPIPS) and must not fail. It is also loaded *during* the
+import of nerfstudio's ``base_datamanager`` (dataparser discovery runs inside it), when
+``VanillaDataManagerConfig`` does not exist yet: so ``humansync_dataparser`` is built eagerly from
+dataparser imports only, and the two method specifications are built on first attribute access
+(PEP 562 ``__getattr__``), by which time nerfstudio has finished importing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+from nerfstudio.plugins.registry_dataparser import DataParserSpecification
+
+from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
+
+if TYPE_CHECKING:
+    from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManagerConfig
+    from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
+    from nerfstudio.plugins.types import MethodSpecification
+
+    from humansync_ns.model.humansync_model import HumanSyncModelConfig
+
+humansync_dataparser = DataParserSpecification(config=HumanSyncDataParserConfig())
+
+
+def _optional_config(module: str, name: str) -> Optional[Any]:
+    """A teammate's config class if its module exists yet, else None (the registry must not break).
+
+    Only a missing module is tolerated; an existing module that fails to import raises."""
+    if importlib.util.find_spec(module) is None:
+        return None
+    return getattr(importlib.import_module(module), name)
+
+
+def _datamanager(num_rays: int) -> "VanillaDataManagerConfig":
+    from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManagerConfig
+
+    cls = _optional_config("humansync_ns.dataparser.humansync_datamanager", "HumanSyncDataManagerConfig")
+    cls = cls or VanillaDataManagerConfig
+    return cls(
+        dataparser=HumanSyncDataParserConfig(), train_num_rays_per_batch=num_rays, eval_num_rays_per_batch=num_rays
+    )
+
+
+def _pipeline(datamanager: "VanillaDataManagerConfig", model: "HumanSyncModelConfig") -> "VanillaPipelineConfig":
+    from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
+
+    cls = _optional_config("humansync_ns.pipeline.humansync_pipeline", "HumanSyncPipelineConfig")
+    return (cls or VanillaPipelineConfig)(datamanager=datamanager, model=model)
+
+
+def _adam(lr: float, lr_final: float, max_steps: int, warmup_steps: int = 0) -> Dict[str, Any]:
+    """Adam with exponential decay; ``warmup_steps`` ramps the lr up while a group is still frozen,
+    so it reaches ``lr`` exactly when the schedule unfreezes it."""
+    from nerfstudio.engine.optimizers import AdamOptimizerConfig
+    from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
+
+    return {
+        "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15),
+        "scheduler": ExponentialDecaySchedulerConfig(
+            lr_final=lr_final, max_steps=max_steps, warmup_steps=warmup_steps, lr_pre_warmup=lr * 1e-3, ramp="linear"
+        ),
+    }
+
+
+def build_method(
+    method_name: str,
+    description: str,
+    *,
+    max_num_iterations: int = 300_000,
+    pose_start_step: int = 2_000,
+    time_offset_delay: int = 18_000,
+    coarse_to_fine_fraction: float = 1.0 / 3.0,
+    num_rays_per_batch: int = 4096,
+    grid_lr: float = 1e-2,
+    camera_lr: float = 1e-3,
+    time_offset_lr: float = 1e-3,
+    mixed_precision: bool = True,
+    steps_per_eval_image: int = 500,
+    steps_per_save: int = 2000,
+    **model_overrides: Any,
+) -> "MethodSpecification":
+    """One humansync preset; everything not given keeps the paper's defaults."""
+    from nerfstudio.configs.base_config import ViewerConfig
+    from nerfstudio.engine.trainer import TrainerConfig
+    from nerfstudio.plugins.types import MethodSpecification
+
+    from humansync_ns.model.humansync_model import HumanSyncModelConfig
+
+    model_values: Dict[str, Any] = {
+        "eval_num_rays_per_chunk": 1 << 14,
+        "pose_start_step": pose_start_step,
+        "time_offset_delay": time_offset_delay,
+        "coarse_to_fine_end_step": int(round(coarse_to_fine_fraction * max_num_iterations)),
+    }
+    model = HumanSyncModelConfig(**{**model_values, **model_overrides})
+    config = TrainerConfig(
+        method_name=method_name,
+        steps_per_eval_batch=500,
+        steps_per_eval_image=steps_per_eval_image,
+        steps_per_save=steps_per_save,
+        max_num_iterations=max_num_iterations,
+        mixed_precision=mixed_precision,
+        pipeline=_pipeline(_datamanager(num_rays_per_batch), model),
+        optimizers={
+            "proposal_networks": _adam(grid_lr, grid_lr * 1e-2, max_num_iterations),
+            "fields": _adam(grid_lr, grid_lr * 1e-2, max_num_iterations),
+            "camera_opt": _adam(camera_lr, camera_lr * 1e-2, max_num_iterations, warmup_steps=pose_start_step),
+            # Sync-NeRF trains offsets at 0.1x the grid lr; their warm-up ends when they unfreeze.
+            "time_offsets": _adam(
+                time_offset_lr, time_offset_lr * 1e-2, max_num_iterations, pose_start_step + time_offset_delay
+            ),
+        },
+        viewer=ViewerConfig(num_rays_per_chunk=1 << 14),
+        vis="viewer",
+    )
+    return MethodSpecification(config=config, description=description)
+
+
+def _humansync() -> "MethodSpecification":
+    return build_method(
+        "humansync",
+        "Dynamic K-Planes refined jointly with per-video time offsets and poses (paper defaults, GPU).",
+    )
+
+
+def _humansync_small() -> "MethodSpecification":
+    return build_method(
+        "humansync-small",
+        "humansync sized for CPUs: small grids and MLPs, one proposal field, a few thousand steps.",
+        max_num_iterations=2000,
+        pose_start_step=200,
+        time_offset_delay=400,
+        num_rays_per_batch=1024,
+        mixed_precision=False,
+        steps_per_eval_image=500,
+        steps_per_save=1000,
+        grid_base_resolution=(32, 32, 32),
+        time_resolution=32,
+        multiscale_res=(1, 2, 4),
+        grid_feature_dim=16,
+        hidden_dim=32,
+        hidden_dim_color=32,
+        num_layers_color=2,
+        appearance_embedding_dim=8,
+        num_proposal_iterations=1,
+        num_proposal_samples_per_ray=(64,),
+        num_nerf_samples_per_ray=24,
+        proposal_net_args_list=[{"num_components": 8, "resolution": (64, 64, 64), "hidden_dim": 16}],
+        proposal_time_resolution=16,
+        proposal_warmup=1000,
+        implementation="torch",
+        eval_num_rays_per_chunk=1 << 12,
+    )
+
+
+_LAZY_METHODS = {"humansync_method": _humansync, "humansync_small_method": _humansync_small}
+_built: Dict[str, "MethodSpecification"] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """Build ``humansync_method`` / ``humansync_small_method`` on first access (see module doc).
+
+    Each access after the first returns the same object; callers that change a preset should
+    ``copy.deepcopy`` its config first."""
+    if name not in _LAZY_METHODS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _built:
+        _built[name] = _LAZY_METHODS[name]()
+    return _built[name]

@@ -1,0 +1,111 @@
+"""Learnable per-video time offsets (paper Sec. 3.3, refined jointly with the radiance field).
+
+``Cameras.times`` already hold every frame's normalised global time computed with the calibration's
+initial offsets (docs/architecture.md), so this component learns *deltas*, one scalar per video in
+normalised time units, initialised to 0. A delta of ``d`` normalised units is
+``d * span_s / (1 - 2 margin)`` seconds, because
+``t_norm = margin + (1 - 2 margin)(t_global - t0_s) / span_s``.
+
+The delta must be added to ``ray_bundle.times`` before the model binds the times into the proposal
+networks' density functions, or the proposal samplers never see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Type
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+
+from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.configs.base_config import InstantiateConfig
+
+PARAM_GROUP = "time_offsets"
+"""Optimizer param-group name of the offsets (a key of ``TrainerConfig.optimizers``)."""
+
+
+@dataclass
+class TimeOffsetsConfig(InstantiateConfig):
+    """Configuration of the learnable per-video time offsets."""
+
+    _target: Type = field(default_factory=lambda: TimeOffsets)
+    enabled: bool = True
+    """Learn one time offset per video (False keeps the calibration's offsets fixed)."""
+
+
+class TimeOffsets(nn.Module):
+    """One learnable time delta per video, added to the rays' normalised times.
+
+    Args:
+        config: the component's configuration.
+        num_videos: number of videos of the capture.
+        time_normalization: ``dict(t0_s, span_s, margin)`` from the dataparser metadata.
+        time_offset_init_s: the calibration's offsets in seconds (num_videos,), for logging.
+    """
+
+    def __init__(
+        self,
+        config: TimeOffsetsConfig,
+        num_videos: int,
+        time_normalization: Optional[Mapping[str, float]] = None,
+        time_offset_init_s: Optional[Tensor] = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.num_videos = num_videos
+        self.delta = nn.Parameter(torch.zeros(num_videos))
+        norm = dict(time_normalization or {"t0_s": 0.0, "span_s": 1.0, "margin": 0.0})
+        # seconds per normalised time unit: d t_global / d t_norm
+        self.seconds_per_unit = float(norm["span_s"]) / (1.0 - 2.0 * float(norm["margin"]))
+        init = torch.zeros(num_videos) if time_offset_init_s is None else torch.as_tensor(time_offset_init_s)
+        if init.shape != (num_videos,):
+            raise ValueError(f"time_offset_init_s must have shape ({num_videos},), got {tuple(init.shape)}")
+        self.register_buffer("time_offset_init_s", init.float().clone(), persistent=False)
+        self.trainable = False
+        """Set by the training schedule; when False the deltas are used but kept out of the graph."""
+
+    def _delta(self) -> Float[Tensor, "num_videos"]:
+        # Frozen offsets still shift the rays (a loaded checkpoint keeps its learned values) but are
+        # detached, so they receive no gradient and their optimizer is skipped.
+        if self.config.enabled and self.trainable:
+            return self.delta
+        return self.delta.detach()
+
+    def shifted_times(
+        self, times: Float[Tensor, "*bs 1"], video_index: Int[Tensor, "*bs"]
+    ) -> Float[Tensor, "*bs 1"]:
+        """``times + delta[video]`` (a new tensor; nothing is changed in place)."""
+        if not self.config.enabled:
+            return times
+        return times + self._delta()[video_index.long()][..., None].to(times)
+
+    def apply(self, ray_bundle: RayBundle, video_index: Int[Tensor, "*bs"]) -> None:
+        """Shift ``ray_bundle.times`` by each ray's video delta (rebinding the attribute)."""
+        if ray_bundle.times is None:
+            raise ValueError("time offsets need rays with times: is the dataparser setting Cameras.times?")
+        ray_bundle.times = self.shifted_times(ray_bundle.times, video_index)
+
+    def prior_terms(self) -> Dict[str, Float[Tensor, ""]]:
+        """Unweighted L1 of the deltas (``time_offset_l1``, pulling toward the calibration's offsets).
+
+        Empty while frozen or disabled, so the deltas stay out of the graph."""
+        if not (self.config.enabled and self.trainable):
+            return {}
+        return {"time_offset_l1": self.delta.abs().mean()}
+
+    @torch.no_grad()
+    def deltas_s(self) -> Float[Tensor, "num_videos"]:
+        """The learned deltas in seconds."""
+        return self.delta.detach() * self.seconds_per_unit
+
+    @torch.no_grad()
+    def offsets_s(self) -> Float[Tensor, "num_videos"]:
+        """Current time offsets in seconds: the calibration's offset plus the learned delta."""
+        return self.time_offset_init_s.to(self.delta) + self.deltas_s()
+
+    def get_param_groups(self, param_groups: Dict[str, List[nn.Parameter]]) -> None:
+        """Add the ``time_offsets`` group (absent when disabled)."""
+        if self.config.enabled:
+            param_groups[PARAM_GROUP] = [self.delta]

@@ -1,0 +1,82 @@
+"""HumanSyncField: coordinate ranges, outside-box density, appearance codes for eval rays."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nerfstudio.cameras.rays import Frustums, RaySamples
+from nerfstudio.field_components.field_heads import FieldHeadNames
+from nerfstudio.field_components.spatial_distortions import SceneContraction
+
+from humansync_ns.model.kplanes_field import HumanSyncField, spacetime_grid_coords
+
+AABB = torch.tensor([[-2.0, -2.0, -2.0], [2.0, 2.0, 2.0]])
+
+
+def samples(positions: torch.Tensor, times: torch.Tensor, video_index=None) -> RaySamples:
+    n = positions.shape[0]
+    return RaySamples(
+        frustums=Frustums(
+            origins=positions[:, None], directions=torch.tensor([[[0.0, 0.0, 1.0]]]).expand(n, 1, 3),
+            starts=torch.zeros(n, 1, 1), ends=torch.zeros(n, 1, 1), pixel_area=torch.ones(n, 1, 1),
+        ),
+        times=times.reshape(n, 1, 1),
+        metadata={} if video_index is None else {"video_index": video_index.reshape(n, 1, 1)},
+    )
+
+
+def test_aabb_and_time_ranges_map_to_grid_range():
+    positions = torch.tensor([[-2.0, 0.0, 2.0], [1.0, -1.0, 0.0], [3.0, 0.0, 0.0]])
+    times = torch.tensor([[0.0], [0.5], [1.0]])
+    coords, inside = spacetime_grid_coords(positions, times, AABB, None)
+    torch.testing.assert_close(coords[:2], torch.tensor([[-1.0, 0.0, 1.0, -1.0], [0.5, -0.5, 0.0, 0.0]]))
+    assert coords[2, 3] == 1.0  # t = 1 -> +1
+    assert inside.tolist() == [True, True, False]
+
+
+def test_contraction_maps_space_into_grid_range():
+    positions = torch.tensor([[0.5, 0.0, 0.0], [10.0, 0.0, 0.0]])
+    coords, inside = spacetime_grid_coords(positions, None, AABB, SceneContraction(order=float("inf")))
+    # inside the unit cube unchanged then halved; 10 -> 2 - 1/10 = 1.9 -> 0.95; no times -> t = 0 -> -1
+    torch.testing.assert_close(coords, torch.tensor([[0.25, 0.0, 0.0, -1.0], [0.95, 0.0, 0.0, -1.0]]))
+    assert inside.all()
+
+
+def test_outside_box_density_is_zero_not_nan_even_when_huge():
+    # Regression: density * mask gave inf * 0 = NaN outside the box once densities grew (step ~230
+    # of the overfit test), which then poisoned every plane through the regularisers.
+    field = HumanSyncField(AABB, num_videos=1, grid_resolution=(4, 4, 4), time_resolution=3, multiscale=(1,),
+                           num_components=2, hidden_dim=8, implementation="torch")
+    with torch.no_grad():
+        field.mlp_base.layers[-1].bias.fill_(500.0)  # exp(499) = inf in float32
+    density, _ = field.get_density(samples(torch.tensor([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]]), torch.zeros(2)))
+    assert torch.isinf(density[0]).all() and density[1].item() == 0.0
+
+
+def test_eval_rays_use_mean_code_of_training_videos():
+    field = HumanSyncField(AABB, num_videos=3, train_videos=[0, 2], grid_resolution=(4, 4, 4), time_resolution=3,
+                           multiscale=(1,), num_components=2, appearance_embedding_dim=2, implementation="torch")
+    with torch.no_grad():
+        field.embedding_appearance.embedding.weight.copy_(torch.tensor([[1.0, 0.0], [50.0, 50.0], [3.0, 2.0]]))
+    rs = samples(torch.zeros(2, 3), torch.zeros(2), video_index=torch.tensor([1, 2]))
+    field.train()
+    torch.testing.assert_close(field._appearance(rs, torch.Size([2, 1])), torch.tensor([[[50.0, 50.0]], [[3.0, 2.0]]]))
+    field.eval()  # held-out video 1 never trained: eval uses the mean of videos 0 and 2
+    torch.testing.assert_close(field._appearance(rs, torch.Size([2, 1])), torch.tensor([[2.0, 1.0]]).expand(2, 1, 2))
+    outputs = field(rs)
+    assert outputs[FieldHeadNames.RGB].shape == (2, 1, 3)
+
+
+def test_level_weight_zero_removes_a_level_from_the_features():
+    field = HumanSyncField(AABB, num_videos=1, grid_resolution=(4, 4, 4), time_resolution=3, multiscale=(1, 2),
+                           num_components=2, implementation="torch")
+    field.set_level_weights(torch.tensor([1.0, 0.0]))
+    rs = samples(torch.rand(5, 3), torch.rand(5))
+    density, _ = field.get_density(rs)
+    density.sum().backward()
+    fine = [p for p in field.grids[1].plane_coefs]
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in fine)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in field.grids[0].plane_coefs)
+    with pytest.raises(ValueError):
+        field.set_level_weights(torch.ones(3))

@@ -1,0 +1,85 @@
+"""Learned time offsets shift the time every sampler and the field see, for training rays only."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from humansync_ns.model.time_offsets import TimeOffsets, TimeOffsetsConfig
+
+from model_testkit import make_model, random_rays, two_static_one_moving_metadata
+
+DELTAS = torch.tensor([0.05, -0.1, 0.2])  # per video, normalised units
+
+
+def record_times(model):
+    """Wrap the proposal fields' density_fn and the field's get_density to record the times they get."""
+    seen = {"proposal": [], "field": []}
+    for net in model.proposal_networks:
+        original = net.density_fn
+
+        def density_fn(positions, times=None, _original=original):
+            seen["proposal"].append(times.detach().clone())
+            return _original(positions, times=times)
+
+        net.density_fn = density_fn
+    original_density = model.field.get_density
+
+    def get_density(ray_samples):
+        seen["field"].append(ray_samples.times.detach().clone())
+        return original_density(ray_samples)
+
+    model.field.get_density = get_density
+    return seen
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_offsets_reach_proposal_samplers_and_field(training):
+    meta = two_static_one_moving_metadata()
+    model = make_model(meta)
+    with torch.no_grad():
+        model.time_offsets.delta.copy_(DELTAS)
+    model.train(training)
+    seen = record_times(model)
+    rays = random_rays(32, num_images=10, seed=3)
+    original = rays.times.clone()
+    video = meta["video_index"][rays.camera_indices[:, 0]]
+    model.get_outputs(rays)
+    expected = original + DELTAS[video][:, None] if training else original  # eval rays keep their times
+    assert len(seen["proposal"]) == model.config.num_proposal_iterations
+    for times in seen["proposal"]:
+        torch.testing.assert_close(times.reshape(32, -1)[:, :1], expected)
+    assert len(seen["field"]) == 1
+    field_times = seen["field"][0].reshape(32, -1)
+    torch.testing.assert_close(field_times[:, :1], expected)
+    assert training == (not torch.allclose(expected, original))
+
+
+def test_offsets_in_seconds_and_frozen_offsets_still_apply_without_gradient():
+    norm = {"t0_s": 3.0, "span_s": 2.0, "margin": 0.1}  # 1 normalised unit = 2 / 0.8 = 2.5 s
+    offsets = TimeOffsets(TimeOffsetsConfig(), num_videos=2, time_normalization=norm,
+                          time_offset_init_s=torch.tensor([0.0, 1.5]))
+    with torch.no_grad():
+        offsets.delta.copy_(torch.tensor([0.1, -0.02]))
+    torch.testing.assert_close(offsets.deltas_s(), torch.tensor([0.25, -0.05]))
+    torch.testing.assert_close(offsets.offsets_s(), torch.tensor([0.25, 1.45]))
+    times = torch.tensor([[0.5], [0.5]])
+    shifted = offsets.shifted_times(times, torch.tensor([0, 1]))
+    torch.testing.assert_close(shifted, torch.tensor([[0.6], [0.48]]))
+    assert not shifted.requires_grad  # frozen by default until the schedule unfreezes them
+    assert offsets.prior_terms() == {}
+    offsets.trainable = True
+    assert offsets.shifted_times(times, torch.tensor([0, 1])).requires_grad
+    assert offsets.prior_terms()["time_offset_l1"].item() == pytest.approx(0.06)
+
+
+def test_disabled_offsets_leave_times_and_have_no_group():
+    offsets = TimeOffsets(TimeOffsetsConfig(enabled=False), num_videos=2)
+    offsets.trainable = True
+    with torch.no_grad():
+        offsets.delta.fill_(0.3)
+    times = torch.tensor([[0.2]])
+    assert offsets.shifted_times(times, torch.tensor([1])) is times
+    groups = {}
+    offsets.get_param_groups(groups)
+    assert groups == {}

@@ -192,3 +192,19 @@ def frames_to_rows(frame_ids: np.ndarray, key: str, source: Union[str, Path]) ->
     if frames.size and frames.min() < 0:
         raise fail(source, key, f"negative frame index {frames.min()}")
     return frames
+
+
+def load_joblib_dict(path: Path, tool: str, layout: str) -> dict:
+    """A non-empty dict from a joblib dump or plain pickle (PHALP, WHAM); `layout` describes the
+    expected content for the error message."""
+    if not path.is_file():
+        raise ImporterFormatError(f"{path}: no such {tool} output file")
+    import joblib  # joblib reads both joblib dumps (compressed or not) and plain pickles
+
+    try:
+        data = joblib.load(path)
+    except Exception as err:  # unpickling raises many types for foreign files
+        raise ImporterFormatError(f"{path}: not a readable joblib/pickle file ({err})") from err
+    if not isinstance(data, dict) or not data:
+        raise ImporterFormatError(f"{path}: expected a non-empty dict {layout}, got {type(data).__name__}")
+    return data

@@ -43,6 +43,7 @@ from humansync_ns.motion.importers.common import (
     assemble_track,
     fail,
     intrinsics_matrix,
+    load_joblib_dict,
     require,
     require_fps,
     resolve_mapping,
@@ -85,7 +86,7 @@ def read_phalp(
     """
     path = Path(path)
     fps = require_fps(fps, "PHALP", path)
-    frames = _load_pickle(path)
+    frames = load_joblib_dict(path, "PHALP tracking", "{frame_name: {'time', 'tid', 'smpl', ...}}")
     per_track: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     sizes = set()
     for frame_name, frame in frames.items():
@@ -116,20 +117,6 @@ def read_phalp(
 def load_phalp(path: Union[str, Path], fps: Optional[float] = None, person_mapping=None, **kwargs) -> MotionTrack:
     """`read_phalp(...).track`: the neutral track only."""
     return read_phalp(path, fps=fps, person_mapping=person_mapping, **kwargs).track
-
-
-def _load_pickle(path: Path) -> dict:
-    if not path.is_file():
-        raise ImporterFormatError(f"{path}: no such PHALP tracking file")
-    import joblib  # PHALP writes with joblib (compress=3); joblib also reads plain pickles
-
-    try:
-        frames = joblib.load(path)
-    except Exception as err:  # unpickling raises many types for foreign files
-        raise ImporterFormatError(f"{path}: not a readable joblib/pickle file ({err})") from err
-    if not isinstance(frames, dict) or not frames:
-        raise ImporterFormatError(f"{path}: expected a non-empty dict {{frame_name: {{'time', 'tid', 'smpl', ...}}}}, got {type(frames).__name__}")
-    return frames
 
 
 def _detections(path: Path, frame_name: object, frame: dict) -> list[dict]:

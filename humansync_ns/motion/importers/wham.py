@@ -36,6 +36,7 @@ from humansync_ns.motion.importers.common import (
     assemble_track,
     frames_to_rows,
     intrinsics_matrix,
+    load_joblib_dict,
     require,
     require_fps,
     resolve_mapping,
@@ -75,7 +76,7 @@ def read_wham(
     """
     path = Path(path)
     fps = require_fps(fps, "WHAM", path)
-    results = _load_pickle(path)
+    results = load_joblib_dict(path, "WHAM", "{subject_id: {'pose', 'trans', ...}}")
     tracks = [_subject_rows(path, subject_id, results[subject_id]) for subject_id in track_order(results)]
     extra: dict[str, Any] = dict(width=width, height=height)
     if K is not None:
@@ -89,20 +90,6 @@ def read_wham(
 def load_wham(path: Union[str, Path], fps: Optional[float] = None, person_mapping=None, **kwargs) -> MotionTrack:
     """`read_wham(...).track`: the neutral track only."""
     return read_wham(path, fps=fps, person_mapping=person_mapping, **kwargs).track
-
-
-def _load_pickle(path: Path) -> dict:
-    if not path.is_file():
-        raise ImporterFormatError(f"{path}: no such WHAM output file")
-    import joblib  # joblib reads both joblib dumps and plain pickles
-
-    try:
-        results = joblib.load(path)
-    except Exception as err:  # unpickling raises many types for foreign files
-        raise ImporterFormatError(f"{path}: not a readable joblib/pickle file ({err})") from err
-    if not isinstance(results, dict) or not results:
-        raise ImporterFormatError(f"{path}: expected a non-empty dict {{subject_id: {{'pose', 'trans', ...}}}}, got {type(results).__name__}")
-    return results
 
 
 def _subject_rows(path: Path, subject_id: object, entry: dict) -> TrackRows:

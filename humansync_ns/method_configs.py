@@ -15,48 +15,34 @@ dataparser imports only, and the two method specifications are built on first at
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict
 
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
 
 if TYPE_CHECKING:
-    from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManagerConfig
-    from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
     from nerfstudio.plugins.types import MethodSpecification
 
+    from humansync_ns.dataparser.humansync_datamanager import HumanSyncDataManagerConfig
     from humansync_ns.model.humansync_model import HumanSyncModelConfig
+    from humansync_ns.pipeline.humansync_pipeline import HumanSyncPipelineConfig
 
 humansync_dataparser = DataParserSpecification(config=HumanSyncDataParserConfig())
 
 
-def _optional_config(module: str, name: str) -> Optional[Any]:
-    """A teammate's config class if its module exists yet, else None (the registry must not break).
+def _datamanager(num_rays: int) -> "HumanSyncDataManagerConfig":
+    from humansync_ns.dataparser.humansync_datamanager import HumanSyncDataManagerConfig
 
-    Only a missing module is tolerated; an existing module that fails to import raises."""
-    if importlib.util.find_spec(module) is None:
-        return None
-    return getattr(importlib.import_module(module), name)
-
-
-def _datamanager(num_rays: int) -> "VanillaDataManagerConfig":
-    from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManagerConfig
-
-    cls = _optional_config("humansync_ns.dataparser.humansync_datamanager", "HumanSyncDataManagerConfig")
-    cls = cls or VanillaDataManagerConfig
-    return cls(
+    return HumanSyncDataManagerConfig(
         dataparser=HumanSyncDataParserConfig(), train_num_rays_per_batch=num_rays, eval_num_rays_per_batch=num_rays
     )
 
 
-def _pipeline(datamanager: "VanillaDataManagerConfig", model: "HumanSyncModelConfig") -> "VanillaPipelineConfig":
-    from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
+def _pipeline(datamanager: "HumanSyncDataManagerConfig", model: "HumanSyncModelConfig") -> "HumanSyncPipelineConfig":
+    from humansync_ns.pipeline.humansync_pipeline import HumanSyncPipelineConfig
 
-    cls = _optional_config("humansync_ns.pipeline.humansync_pipeline", "HumanSyncPipelineConfig")
-    return (cls or VanillaPipelineConfig)(datamanager=datamanager, model=model)
+    return HumanSyncPipelineConfig(datamanager=datamanager, model=model)
 
 
 def _adam(lr: float, lr_final: float, max_steps: int, warmup_steps: int = 0) -> Dict[str, Any]:

@@ -59,10 +59,6 @@ class Synth:
         return output
 
 
-def main(args: Synth) -> Path:
-    return args.main()
-
-
 def entrypoint() -> None:
     tyro.cli(Synth).main()
 

@@ -70,7 +70,7 @@ def build_method(
     num_rays_per_batch: int = 4096,
     grid_lr: float = 1e-2,
     camera_lr: float = 1e-3,
-    time_offset_lr: float = 1e-3,
+    time_offset_lr: float = 1e-2,
     mixed_precision: bool = True,
     steps_per_eval_image: int = 500,
     steps_per_save: int = 2000,
@@ -102,7 +102,9 @@ def build_method(
             "proposal_networks": _adam(grid_lr, grid_lr * 1e-2, max_num_iterations),
             "fields": _adam(grid_lr, grid_lr * 1e-2, max_num_iterations),
             "camera_opt": _adam(camera_lr, camera_lr * 1e-2, max_num_iterations, warmup_steps=pose_start_step),
-            # Sync-NeRF trains offsets at 0.1x the grid lr; their warm-up ends when they unfreeze.
+            # Offsets are parameterised in frames (model/time_offsets.py): 1e-2 frames per Adam step
+            # fixes a few frames within a few hundred steps without random-walking an accurate start.
+            # Their warm-up ends when they unfreeze.
             "time_offsets": _adam(
                 time_offset_lr, time_offset_lr * 1e-2, max_num_iterations, pose_start_step + time_offset_delay
             ),
@@ -132,7 +134,9 @@ def _humansync_small() -> "MethodSpecification":
         steps_per_eval_image=500,
         steps_per_save=1000,
         grid_base_resolution=(32, 32, 32),
-        time_resolution=32,
+        # About one time cell per two frames of a 30 fps clip of a few seconds: coarser cells
+        # (7 frames each at 32) leave the offsets no sub-cell gradient to refine.
+        time_resolution=96,
         multiscale_res=(1, 2, 4),
         grid_feature_dim=16,
         hidden_dim=32,

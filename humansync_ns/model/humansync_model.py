@@ -224,6 +224,7 @@ class HumanSyncModel(Model):
             num_videos=self.num_videos,
             time_normalization=meta.get("time_normalization"),
             time_offset_init_s=meta.get("time_offset_init_s"),
+            fps=meta.get("fps"),
         )
         self.camera_optimizer: VideoPoseOptimizer = self.config.camera_optimizer.setup(
             num_cameras=n,

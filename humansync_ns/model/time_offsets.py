@@ -1,10 +1,15 @@
 """Learnable per-video time offsets (paper Sec. 3.3, refined jointly with the radiance field).
 
 ``Cameras.times`` already hold every frame's normalised global time computed with the calibration's
-initial offsets (docs/architecture.md), so this component learns *deltas*, one scalar per video in
-normalised time units, initialised to 0. A delta of ``d`` normalised units is
-``d * span_s / (1 - 2 margin)`` seconds, because
-``t_norm = margin + (1 - 2 margin)(t_global - t0_s) / span_s``.
+initial offsets (docs/architecture.md), so this component learns *deltas*, one scalar per video,
+initialised to 0. A delta of ``d`` normalised units is ``d * span_s / (1 - 2 margin)`` seconds,
+because ``t_norm = margin + (1 - 2 margin)(t_global - t0_s) / span_s``.
+
+The parameters are stored in **frames of each video's own rate** when the frame rates are known
+(normalised units otherwise), so one learning rate means the same thing for every capture: in
+normalised units a step of 1e-3 is a fraction of a frame on a 2-second clip but several frames on a
+minute-long one, and Adam's steps (about one learning rate each) then random-walk the offsets away
+from an accurate initialisation.
 
 The delta must be added to ``ray_bundle.times`` before the model binds the times into the proposal
 networks' density functions, or the proposal samplers never see it.
@@ -43,6 +48,7 @@ class TimeOffsets(nn.Module):
         num_videos: number of videos of the capture.
         time_normalization: ``dict(t0_s, span_s, margin)`` from the dataparser metadata.
         time_offset_init_s: the calibration's offsets in seconds (num_videos,), for logging.
+        fps: each video's frame rate (num_videos,); the parameters are then in frames.
     """
 
     def __init__(
@@ -51,6 +57,7 @@ class TimeOffsets(nn.Module):
         num_videos: int,
         time_normalization: Optional[Mapping[str, float]] = None,
         time_offset_init_s: Optional[Tensor] = None,
+        fps: Optional[Tensor] = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -63,6 +70,11 @@ class TimeOffsets(nn.Module):
         if init.shape != (num_videos,):
             raise ValueError(f"time_offset_init_s must have shape ({num_videos},), got {tuple(init.shape)}")
         self.register_buffer("time_offset_init_s", init.float().clone(), persistent=False)
+        # normalised time units per parameter unit: one frame of the video, or 1 without frame rates
+        unit = torch.ones(num_videos) if fps is None else 1.0 / (torch.as_tensor(fps).float() * self.seconds_per_unit)
+        if unit.shape != (num_videos,):
+            raise ValueError(f"fps must have shape ({num_videos},), got {tuple(unit.shape)}")
+        self.register_buffer("units_per_parameter", unit, persistent=False)
         self.trainable = False
         """Set by the training schedule; when False the deltas are used but kept out of the graph."""
 
@@ -70,8 +82,13 @@ class TimeOffsets(nn.Module):
         # Frozen offsets still shift the rays (a loaded checkpoint keeps its learned values) but are
         # detached, so they receive no gradient and their optimizer is skipped.
         if self.config.enabled and self.trainable:
-            return self.delta
-        return self.delta.detach()
+            return self.delta * self.units_per_parameter
+        return self.delta.detach() * self.units_per_parameter
+
+    @torch.no_grad()
+    def normalized_deltas(self) -> Float[Tensor, "num_videos"]:
+        """The learned deltas in normalised time units."""
+        return self.delta.detach() * self.units_per_parameter
 
     def shifted_times(
         self, times: Float[Tensor, "*bs 1"], video_index: Int[Tensor, "*bs"]
@@ -98,7 +115,7 @@ class TimeOffsets(nn.Module):
     @torch.no_grad()
     def deltas_s(self) -> Float[Tensor, "num_videos"]:
         """The learned deltas in seconds."""
-        return self.delta.detach() * self.seconds_per_unit
+        return self.normalized_deltas() * self.seconds_per_unit
 
     @torch.no_grad()
     def offsets_s(self) -> Float[Tensor, "num_videos"]:

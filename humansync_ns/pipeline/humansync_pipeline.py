@@ -189,7 +189,7 @@ class HumanSyncPipeline(VanillaPipeline):
         train_videos = getattr(self.model, "train_videos", None)
         if offsets is None or not train_videos:
             return VideoCorrection.identity()
-        return VideoCorrection.identity(float(offsets.delta.detach()[train_videos].mean()))
+        return VideoCorrection.identity(float(offsets.normalized_deltas()[train_videos].mean()))
 
     def _score_video(
         self, cameras: Cameras, images: Tensor, correction: VideoCorrection, output_path: Optional[Path], prefix: str

@@ -80,8 +80,8 @@ def test_errors_zero_at_truth_and_closed_form_after_perturbation(model_and_camer
     assert errors["translation_error"] == pytest.approx(0.0, abs=1e-4)
     with torch.no_grad():
         model.camera_optimizer.pose_adjustment[1, 3:] = torch.tensor([0.0, math.radians(2.0), 0.0])
-        # +0.1 s on video 2: 0.1 / (span 2 s / 0.8) = 0.04 normalised units
-        model.time_offsets.delta[2] = 0.04
+        # +0.1 s on video 2: one frame at 10 fps (the offsets are parameterised in frames)
+        model.time_offsets.delta[2] = 1.0
     errors = calibration_errors(model, cameras)
     assert errors["rotation_error_deg"] == pytest.approx(2.0 / 4, abs=0.01)  # one camera of four rotated 2 deg
     assert errors["translation_error"] == pytest.approx(0.0, abs=1e-4)  # rotation about the centre
@@ -95,7 +95,8 @@ def test_refined_train_cameras_apply_pose_and_time(model_and_cameras):
     model, cameras, _ = model_and_cameras
     with torch.no_grad():
         model.camera_optimizer.pose_adjustment[3, :3] = torch.tensor([0.1, 0.0, -0.2])
-        model.time_offsets.delta[3] = 0.05
+        # 1.25 frames at 10 fps = 0.125 s = 0.05 normalised units (span 2 s / 0.8)
+        model.time_offsets.delta[3] = 1.25
     refined = refined_train_cameras(model, cameras)
     moved = cameras.camera_to_worlds[3, :3, 3] + torch.tensor([0.1, 0.0, -0.2])
     torch.testing.assert_close(refined.camera_to_worlds[3, :3, 3], moved)

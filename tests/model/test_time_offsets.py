@@ -37,8 +37,8 @@ def record_times(model):
 def test_offsets_reach_proposal_samplers_and_field(training):
     meta = two_static_one_moving_metadata()
     model = make_model(meta)
-    with torch.no_grad():
-        model.time_offsets.delta.copy_(DELTAS)
+    with torch.no_grad():  # the parameters are in frames: convert the normalised deltas
+        model.time_offsets.delta.copy_(DELTAS / model.time_offsets.units_per_parameter)
     model.train(training)
     seen = record_times(model)
     rays = random_rays(32, num_images=10, seed=3)
@@ -83,3 +83,12 @@ def test_disabled_offsets_leave_times_and_have_no_group():
     groups = {}
     offsets.get_param_groups(groups)
     assert groups == {}
+
+
+def test_parameters_are_frames_of_each_videos_rate():
+    norm = {"t0_s": 0.0, "span_s": 8.0, "margin": 0.1}  # 1 normalised unit = 10 s
+    offsets = TimeOffsets(TimeOffsetsConfig(), num_videos=2, time_normalization=norm, fps=torch.tensor([30.0, 24.0]))
+    with torch.no_grad():
+        offsets.delta.fill_(1.0)  # one frame each
+    torch.testing.assert_close(offsets.deltas_s(), torch.tensor([1 / 30, 1 / 24]))
+    torch.testing.assert_close(offsets.normalized_deltas(), torch.tensor([1 / 300, 1 / 240]))

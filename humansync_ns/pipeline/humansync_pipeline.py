@@ -26,17 +26,16 @@ from jaxtyping import Float, Int
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import Tensor
 
-from nerfstudio.cameras.camera_optimizers import CameraOptimizer
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.models.base_model import Model
 from nerfstudio.pipelines.base_pipeline import VanillaPipeline, VanillaPipelineConfig
 from nerfstudio.utils.rich_utils import CONSOLE
 
+from humansync_ns.model.calibration_state import refined_camera_to_worlds
 from humansync_ns.pipeline.metrics import ImageMetrics, LpipsNet
 from humansync_ns.pipeline.test_time_optimization import (
     TestTimeOptimizationConfig,
     VideoCorrection,
-    correct_camera_to_worlds,
     corrected_cameras,
     optimize_video,
 )
@@ -70,18 +69,6 @@ def common_time_span(times: Float[Tensor, "N"], video_index: Int[Tensor, "N"]) -
     starts = torch.stack([times[video_index == v].min() for v in videos])
     ends = torch.stack([times[video_index == v].max() for v in videos])
     return float(starts.max()), float(ends.min())
-
-
-def refined_camera_to_worlds(model: Model, cameras: Cameras) -> Float[Tensor, "N 3 4"]:
-    """Training cameras at the model's refined poses (nerfstudio's `apply_to_camera` convention:
-    `[R_c·R | t + t_c]`); unchanged when the model has no enabled camera optimizer."""
-    optimizer = getattr(model, "camera_optimizer", None)
-    c2w = cameras.camera_to_worlds
-    if not isinstance(optimizer, CameraOptimizer) or optimizer.config.mode == "off":
-        return c2w.clone()
-    with torch.no_grad():
-        correction = optimizer(torch.arange(c2w.shape[0], device=optimizer.pose_adjustment.device)).to(c2w)
-    return correct_camera_to_worlds(c2w, correction)
 
 
 def refined_times(model: Model, cameras: Cameras, video_index: Int[Tensor, "N"]) -> Optional[Float[Tensor, "N 1"]]:

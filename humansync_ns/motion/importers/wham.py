@@ -30,7 +30,6 @@ import numpy as np
 from humansync_ns.motion.format import MotionTrack
 from humansync_ns.motion.importers.common import (
     ImportedMotion,
-    ImporterFormatError,
     TrackRows,
     as_array,
     assemble_track,

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_calibration.py              # writes benchmarks/results/calibration.json + .png
     .venv/bin/python benchmarks/bench_calibration.py --seeds 3    # more captures per row
+    .venv/bin/python benchmarks/bench_calibration.py --groups scenes --output /tmp/c.json  # some rows only
 
 Accuracy rows (each on `--seeds` synthetic captures with the default rig: 8 static cameras, one
 walking person, 30 fps, and the default estimator errors of `SynthConfig`):
@@ -11,6 +12,13 @@ walking person, 30 fps, and the default estimator errors of `SynthConfig`):
 - "noise-free": no estimator error at all (the issue's 0.1 frame / 0.1° target);
 - "mixed fps": every second camera at 24 fps;
 - "Eq. 15": the DTW distance on SMPL parameters instead of joints (Table 2 first row).
+Scene rows (group "scenes", the issue's capture list; same default estimator noise):
+- "people=2", "people=3" (the default rows have 1 person); "cameras=24" (the default rows have 8);
+- "moving camera": 8 static cameras plus one hand-held camera walking around the scene;
+- "degraded appearance": per-video gamma 0.35…2.1 and pixel noise σ = 0.05 on the videos. The
+  calibration reads only the motion files, so this row must equal "default" exactly: the benchmark
+  checks it (`appearance_check`). What degraded videos do to the radiance field is the NVS
+  benchmark's business (`bench_nvs.py --degraded`).
 Each row runs the paper's variant (`CalibrationConfig.paper()`: plain DTW, greedy Eq. 5, integer
 frames, plain Procrustes) and the improved default (robust cost, sub-frame, cycle-consistent,
 bearings). Errors are the Table 1 protocol (`humansync_ns.calibration.errors`).
@@ -23,9 +31,8 @@ fastest of `--repeats` runs, the issue's target being 30 × 300 in under 10 s on
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
+import sys
 import time
 from pathlib import Path
 
@@ -36,18 +43,32 @@ from humansync_ns.calibration.errors import calibration_errors
 from humansync_ns.synthetic.capture import simulate_capture
 from humansync_ns.synthetic.config import SynthConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, machine_info, write_results  # noqa: E402
+
 SIGMAS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
 VARIANTS = {"paper": CalibrationConfig.paper, "improved": CalibrationConfig}
 
 
-def _rows() -> dict[str, tuple[dict, dict]]:
-    """Row name → (SynthConfig changes, CalibrationConfig changes)."""
+GROUPS = ("table2", "scenes")
+DEGRADED = {"gamma_range": (0.35, 2.1), "image_noise_sigma": 0.05}
+
+
+def _rows(groups: tuple[str, ...] = GROUPS) -> dict[str, tuple[dict, dict]]:
+    """Row name → (SynthConfig changes, CalibrationConfig changes), for the chosen row groups."""
     rows: dict[str, tuple[dict, dict]] = {"default": ({}, {})}
-    for sigma in SIGMAS:
-        rows[f"smpl σ={sigma:g}"] = ({"pose_noise_sigma": sigma, "betas_noise": sigma}, {})
-    rows["noise-free"] = ({"noise_free": True}, {})
-    rows["mixed fps 24/30"] = ({"mixed_fps": True}, {})
-    rows["Eq. 15 (L2 on SMPL params)"] = ({}, {"distance": "params"})
+    if "table2" in groups:
+        for sigma in SIGMAS:
+            rows[f"smpl σ={sigma:g}"] = ({"pose_noise_sigma": sigma, "betas_noise": sigma}, {})
+        rows["noise-free"] = ({"noise_free": True}, {})
+        rows["mixed fps 24/30"] = ({"mixed_fps": True}, {})
+        rows["Eq. 15 (L2 on SMPL params)"] = ({}, {"distance": "params"})
+    if "scenes" in groups:
+        rows["people=2"] = ({"num_people": 2}, {})
+        rows["people=3"] = ({"num_people": 3}, {})
+        rows["cameras=24"] = ({"num_cameras": 24}, {})
+        rows["moving camera"] = ({"moving_camera": True}, {})
+        rows["degraded appearance"] = (dict(DEGRADED), {})
     return rows
 
 
@@ -58,13 +79,13 @@ def _capture(seed: int, changes: dict):
     return simulate_capture(config.noise_free() if noise_free else config)
 
 
-def accuracy(seeds: int) -> dict:
+def accuracy(seeds: int, groups: tuple[str, ...] = GROUPS) -> dict:
     from rich.progress import track
 
     results: dict = {}
-    jobs = [(row, seed) for row in _rows() for seed in range(seeds)]
-    per_row: dict = {row: {v: [] for v in VARIANTS} for row in _rows()}
-    rows = _rows()
+    rows = _rows(groups)
+    jobs = [(row, seed) for row in rows for seed in range(seeds)]
+    per_row: dict = {row: {v: [] for v in VARIANTS} for row in rows}
     for row, seed in track(jobs, description="accuracy rows"):
         synth_changes, calib_changes = rows[row]
         capture = _capture(100 + seed, synth_changes)
@@ -121,44 +142,65 @@ def timing(video_counts: list[int], frame_counts: list[int], fixed_videos: int, 
 
 
 def plot(results: dict, path: Path) -> None:
+    """Noise sweep (3 panels), every accuracy row's rotation error (bars), run time; panels whose
+    rows were not run are left out."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    accuracy_rows = results["accuracy"]
     sigma_rows = [f"smpl σ={s:g}" for s in SIGMAS]
-    for ax, key, label in zip(axes[:3], ("rotation_deg", "translation_pct", "time_frames"), ("rotation (°)", "translation (% scene)", "time (frames)")):
-        for variant, style in (("paper", "o-"), ("improved", "s-")):
-            ax.plot(SIGMAS, [results["accuracy"][r][variant]["mean"][key] for r in sigma_rows], style, label=variant)
-        ax.set_xscale("symlog", linthresh=0.01)
-        ax.set_xlabel("SMPL parameter noise σ")
-        ax.set_title(label)
-        ax.legend()
-    ax = axes[3]
-    rows = results["timing"]
-    by_videos = [r for r in rows if r["frames"] == rows[0]["frames"]]
-    for variant, style in (("paper", "o-"), ("improved", "s-")):
-        ax.plot([r["videos"] for r in by_videos], [r[f"{variant}_s"] for r in by_videos], style, label=f"{variant}, ~{rows[0]['frames']} frames")
-    ax.axhline(10.0, color="red", lw=0.8, ls="--", label="target 30 × 300 < 10 s")
-    ax.set_xlabel("videos")
-    ax.set_ylabel("seconds")
-    ax.set_title("calibrate() run time")
+    panels = (["sweep"] * 3 if all(r in accuracy_rows for r in sigma_rows) else []) + ["rows"] + (["timing"] if results["timing"] else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels) + 2, 4.5), squeeze=False)
+    axes = list(axes[0])
+    if panels[0] == "sweep":
+        for ax, key, label in zip(axes[:3], ("rotation_deg", "translation_pct", "time_frames"), ("rotation (°)", "translation (% scene)", "time (frames)")):
+            for variant, style in (("paper", "o-"), ("improved", "s-")):
+                ax.plot(SIGMAS, [accuracy_rows[r][variant]["mean"][key] for r in sigma_rows], style, label=variant)
+            ax.set_xscale("symlog", linthresh=0.01)
+            ax.set_xlabel("SMPL parameter noise σ")
+            ax.set_title(label)
+            ax.legend()
+    ax = axes[panels.index("rows")]
+    names = [r for r in accuracy_rows if r not in sigma_rows]
+    y = np.arange(len(names))
+    for offset, variant in ((-0.2, "paper"), (0.2, "improved")):
+        ax.barh(y + offset, [accuracy_rows[r][variant]["mean"]["rotation_deg"] for r in names], height=0.4, label=variant)
+    ax.set_yticks(y, names, fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("rotation error (°)")
+    ax.set_title("captures and variants")
     ax.legend(fontsize=7)
+    if "timing" in panels:
+        ax = axes[panels.index("timing")]
+        rows = results["timing"]
+        by_videos = [r for r in rows if r["frames"] == rows[0]["frames"]]
+        for variant, style in (("paper", "o-"), ("improved", "s-")):
+            ax.plot([r["videos"] for r in by_videos], [r[f"{variant}_s"] for r in by_videos], style, label=f"{variant}, ~{rows[0]['frames']} frames")
+        ax.axhline(10.0, color="red", lw=0.8, ls="--", label="target 30 × 300 < 10 s")
+        ax.set_xlabel("videos")
+        ax.set_ylabel("seconds")
+        ax.set_title("calibrate() run time")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def machine() -> dict:
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor(),
-        "load_average_at_start": os.getloadavg(),
-    }
+def appearance_check(results: dict) -> dict:
+    """The degraded-appearance row against the default row: identical, since calibration reads
+    only the motion files (appearance changes only the videos)."""
+    if "degraded appearance" not in results or "default" not in results:
+        return {}
+    same = all(
+        results["degraded appearance"][v]["runs"][i][k] == results["default"][v]["runs"][i][k]
+        for v in VARIANTS
+        for i in range(len(results["default"][v]["runs"]))
+        for k in ("rotation_deg", "translation_m", "time_frames")
+    )
+    return {"identical_to_default": same, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in DEGRADED.items()},
+            "why": "calibrate() reads only the motion files; gamma and pixel noise change only the videos"}
 
 
 def main() -> None:
@@ -167,21 +209,24 @@ def main() -> None:
     parser.add_argument("--videos", type=int, nargs="+", default=[5, 10, 20, 30])
     parser.add_argument("--frames", type=int, nargs="+", default=[150, 300, 600])
     parser.add_argument("--repeats", type=int, default=3, help="timing runs per case (the fastest is reported)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "calibration.json")
+    parser.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS),
+                        help="accuracy row groups: table2 (noise sweep, noise-free, mixed fps, Eq. 15), scenes "
+                             "(people, cameras, moving camera, degraded appearance); 'default' always runs")
+    parser.add_argument("--skip-timing", action="store_true", help="accuracy rows only")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "calibration.json")
     args = parser.parse_args()
-    results = {"machine": machine(), "settings": vars(args) | {"output": str(args.output)}}
+    results = {"machine": machine_info(), "settings": vars(args) | {"output": str(args.output)}}
     start = time.perf_counter()
-    results["accuracy"] = accuracy(args.seeds)
-    results["timing"] = timing(args.videos, args.frames, fixed_videos=10, fixed_frames=300, repeats=args.repeats)
-    results["machine"]["load_average_at_end"] = os.getloadavg()
+    results["accuracy"] = accuracy(args.seeds, tuple(args.groups))
+    results["appearance_check"] = appearance_check(results["accuracy"])
+    results["timing"] = [] if args.skip_timing else timing(args.videos, args.frames, fixed_videos=10, fixed_frames=300, repeats=args.repeats)
     results["benchmark_seconds"] = time.perf_counter() - start
-    target = next((r for r in results["timing"] if r["videos"] == 30), None)
+    target = next((r for r in results["timing"] if r["videos"] == 30), None)  # None with --skip-timing
     results["targets"] = {
         "30x300_under_10s_improved": None if target is None else target["improved_s"] < 10.0,
         "30x300_improved_s": None if target is None else target["improved_s"],
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
+    write_results(args.output, results)
     plot(results, args.output.with_suffix(".png"))
     print(f"{'row':32s} {'variant':9s} {'rot °':>7s} {'trans %':>8s} {'time fr':>8s}")
     for row, variants in results["accuracy"].items():

@@ -21,6 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, machine_info, write_results  # noqa: E402
+
 CPU_TRAIN_STEP_S_PER_1024_RAYS = 1.7
 """nerfacto (torch implementation) on this 2-core machine, 1024 rays/step (shared/notes)."""
 RSS_TARGET_MB = 4096
@@ -153,18 +156,20 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=64, help="frames per rotating subset")
     parser.add_argument("--repeat", type=int, default=5, help="batches per subset (low: stresses decoding)")
     parser.add_argument("--cache-mb", type=int, default=1024)
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "data.json")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "data.json")
     parser.add_argument("--worker", choices=["uniform", "importance"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
         print(json.dumps(worker(args)))
         return
 
+    machine = machine_info()
     generation = generate(args)
     uniform = run_worker("uniform", args)
     importance = run_worker("importance", args)
     data_s_per_1024 = 1024 / uniform["rays_per_s"]
     results = {
+        "machine": machine,
         "capture": {"videos": args.videos, "frames_per_video": args.frames, "width": args.width, "height": args.height,
                     "generation": generation, "data_dir": str(args.data_dir)},
         "settings": {"rays_per_batch": args.rays, "subset_frames": args.subset, "batches_per_subset": args.repeat,
@@ -188,8 +193,7 @@ def main() -> None:
                            "target); on_moving_disc: covered in the ray's own frame",
         },
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
+    write_results(args.output, results)
     print(json.dumps({"targets": results["targets"], "importance_effect": results["importance_effect"]}, indent=2))
     print(f"wrote {args.output}")
 

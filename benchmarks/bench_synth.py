@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,17 +21,14 @@ from pathlib import Path
 from humansync_ns.synthetic.capture import generate_capture, simulate_capture
 from humansync_ns.synthetic.config import SynthConfig
 
-RESULTS = Path(__file__).resolve().parent / "results" / "synth.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, machine_info, write_results  # noqa: E402
+
+RESULTS = RESULTS_DIR / "synth.json"
 
 
 def _machine() -> dict:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_average_1m_before": os.getloadavg()[0],
-    }
+    return {**machine_info(), "load_average_1m_before": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -69,8 +66,7 @@ def main() -> None:
         "target_s": 60.0,
         "within_target": generate_s < 60.0,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2))
+    write_results(args.output, result)
     print(json.dumps(result, indent=2))
 
 

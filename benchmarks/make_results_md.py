@@ -1,0 +1,319 @@
+"""Writes `docs/results.md` from the files in `benchmarks/results/`: every number of ours comes
+from a results file; the paper's numbers are the constants below, transcribed from the seed paper
+(`shared/seeds/000_…`, Tables 1-3), each with its table.
+
+    .venv/bin/python benchmarks/make_results_md.py            # rewrites docs/results.md
+    .venv/bin/python benchmarks/make_results_md.py --check    # exit 1 if docs/results.md is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+OUTPUT = ROOT / "docs" / "results.md"
+
+# ----- the paper's numbers (seed paper, CMU Panoptic Studio unless noted) -------------------------
+PAPER_TABLE1_PANOPTIC_AVERAGE = {
+    "init": {"rotation_deg": 5.46, "translation_cm": 25.1, "time_frames": 1.343},
+    "refined": {"rotation_deg": 0.412, "translation_cm": 0.22, "time_frames": 0.028},
+    "input_offset_frames": 30.64,
+}
+"""Table 1, "Average" row of Panoptic Studio (5 scenes)."""
+PAPER_TABLE2_TENNIS = {
+    # row: (rotation init, rotation refined, translation init cm, refined cm, time init frames, refined)
+    "default": (5.293, 0.290, 25.827, 0.217, 0.467, 0.028),
+    "smpl σ=0.01": (5.266, 0.285, 25.844, 0.296, 1.633, 0.027),
+    "smpl σ=0.02": (5.307, 1.240, 25.825, 0.276, 0.533, 0.028),
+    "smpl σ=0.05": (5.310, 0.357, 25.861, 0.277, 0.833, 0.029),
+    "smpl σ=0.1": (5.241, 0.518, 25.383, 0.257, 2.100, 0.030),
+    "smpl σ=0.2": (5.404, 0.934, 26.831, 0.217, 2.367, 0.024),
+    "Eq. 15 (L2 on SMPL params)": (5.382, 0.656, 26.130, 0.261, 2.100, 0.030),
+    "degraded appearance": (6.496, None, 32.374, None, 1.133, None),
+    "mixed fps 24/30": (7.933, None, 38.58, None, 1.200, None),
+}
+"""Table 2 (TENNIS scene of Panoptic Studio), Init and Refine columns."""
+PAPER_TABLE3_PANOPTIC_AVERAGE = {
+    "syncnerf": {"psnr": 21.19, "ssim": 0.820, "lpips": 0.185},
+    "ours_no_progressive": {"psnr": 19.66, "ssim": 0.582, "lpips": 0.445},
+    "ours": {"psnr": 26.55, "ssim": 0.874, "lpips": 0.112},
+    "oracle": {"psnr": 27.16, "ssim": 0.910, "lpips": 0.078},
+}
+"""Table 3, "Average" row of Panoptic Studio (5 scenes)."""
+
+CAVEAT = (
+    "**The data differ.** The paper measures on CMU Panoptic Studio, Mobile-Stage and EgoBody with "
+    "real videos and a real monocular estimator; we cannot download those, so every number of ours "
+    "is measured on synthetic captures (`humansync_ns.synthetic`: textured static scene, walking "
+    "people, an estimator-noise model matched to `shared/notes/calibration-accuracy.md`), at much "
+    "smaller sizes (CPU), on the machine named under each table. Compare trends and orders of "
+    "magnitude, not digits."
+)
+
+
+def _load(name: str) -> Optional[dict]:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _machine(result: dict) -> str:
+    m = result.get("machine", {})
+    load = m.get("load_average_at_start")
+    load_s = f", load average {load[0]:.1f} at start" if isinstance(load, list) and load else ""
+    torch = f", torch {m['torch']}" if "torch" in m else ""
+    cpu = m.get("cpu_model") or m.get("processor") or "?"
+    return f"*Machine: {cpu}, {m.get('cpu_count', '?')} cores, device {m.get('device', 'cpu')}{torch}{load_s} (shared with other jobs).*"
+
+
+def calibration_section(result: Optional[dict], nvs: Optional[dict]) -> str:
+    out = ["## 1. Calibration (Table 1 / Table 2 protocol)", ""]
+    if result is None:
+        return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_calibration.py`.", ""])
+    seeds = result["settings"].get("seeds")
+    out += [
+        f"`benchmarks/bench_calibration.py` → `results/calibration.json`, `results/calibration.png`. Each row: "
+        f"{seeds} synthetic capture(s) (default: 8 static cameras 3–5 m away, one walking person, 30 fps, ~10 s, "
+        "default estimator noise), calibrated from the motion files only; errors after Sim(3) alignment "
+        "(rotation °, translation as % of the mean camera distance and in cm, time in frames after "
+        "removing the common offset). *paper variant* = `CalibrationConfig.paper()` (plain DTW, greedy "
+        "Eq. 5, integer frames, Procrustes), *improved* = our default (robust cost, sub-frame, "
+        "cycle-consistent, bearings). These are **initialisation** errors (the paper's *Init* columns); "
+        "refined errors come from training (section 2).",
+        "",
+    ]
+    rows = []
+    for name, variants in result["accuracy"].items():
+        paper_row = PAPER_TABLE2_TENNIS.get(name)
+        paper_init = "–" if paper_row is None else f"{paper_row[0]:.2f}° · {paper_row[2]:.1f} cm · {paper_row[4]:.2f} fr"
+        for variant in ("paper", "improved"):
+            m = variants[variant]["mean"]
+            rows.append([
+                name if variant == "paper" else "",
+                variant,
+                _f(m["rotation_deg"], 3),
+                _f(m["translation_pct"], 2),
+                _f(100 * m["translation_m"], 1),
+                _f(m["time_frames"], 3),
+                paper_init if variant == "paper" else "",
+            ])
+    out.append(_table(["capture", "variant", "rotation (°)", "translation (%)", "translation (cm)", "time (frames)",
+                       "paper Table 2 Init (TENNIS)"], rows))
+    p1 = PAPER_TABLE1_PANOPTIC_AVERAGE
+    out += [
+        "",
+        f"Paper, Table 1 Panoptic average: init {p1['init']['rotation_deg']}° · {p1['init']['translation_cm']} cm · "
+        f"{p1['init']['time_frames']} frames; refined {p1['refined']['rotation_deg']}° · {p1['refined']['translation_cm']} cm · "
+        f"{p1['refined']['time_frames']} frames. Translation in cm is not comparable across scenes "
+        "(Panoptic's dome is ~5 m across; our cameras are 3–5 m from the centre).",
+    ]
+    check = result.get("appearance_check") or {}
+    if check:
+        out += ["", f"Degraded appearance (gamma {check['settings']['gamma_range']}, pixel noise σ = "
+                    f"{check['settings']['image_noise_sigma']}): identical to the default row: "
+                    f"**{_f(check['identical_to_default'])}**. `{check['why']}`, so appearance cannot change "
+                    "the calibration here; the paper's degraded row differs because its estimator ran on the degraded "
+                    "videos. What appearance changes is the radiance field (`bench_nvs.py --degraded`)."]
+    if result.get("timing"):
+        out += ["", "Run time of `calibrate()` (fastest of "
+                f"{result['settings'].get('repeats')} runs; the machine is shared, load average per row):", ""]
+        out.append(_table(["videos × frames", "improved (s)", "paper variant (s)", "load average"],
+                          [[f"{r['videos']} × {r['frames']}", _f(r["improved_s"]), _f(r["paper_s"]), _f(r["load_average"], 1)]
+                           for r in result["timing"]]))
+    out += ["", _machine(result), ""]
+    return "\n".join(out)
+
+
+def nvs_section(result: Optional[dict], name: str = "nvs.json") -> str:
+    out = ["## 2. Novel-view synthesis and refined calibration (Table 3 protocol)", ""]
+    if result is None:
+        return "\n".join(out + [
+            f"Not run yet (no `results/{name}`): `.venv/bin/python benchmarks/bench_nvs.py` (~20–25 min on 2 free "
+            "cores; `--tiny` checks the harness in a few minutes).", ""])
+    s = result["settings"]
+    out += [
+        f"`benchmarks/bench_nvs.py` → `results/{name}`, `results/{Path(name).stem}.png`. One synthetic capture: "
+        f"{s['cameras']} cameras ({s['cameras'] - 1} training + 1 held out), {s['width']}×{s['height']} px, "
+        f"{s['duration']} s; {s['steps']} steps per variant at {s['rays']} rays/batch; held-out camera scored over the "
+        f"training videos' common span after {s['tto_steps']} test-time optimisation steps (every "
+        f"{s['eval_frame_stride']}th frame); torch threads per process: {s.get('threads') or 'torch default'}; "
+        f"'ours' initialised with the {s.get('init', 'improved')} calibration.",
+        "",
+    ]
+    rows = []
+    for variant, entry in result["variants"].items():
+        m = entry["metrics"]
+        paper = PAPER_TABLE3_PANOPTIC_AVERAGE.get(variant, {})
+        lpips = _f(m.get("lpips"), 3) if "lpips" in m else "n/a"
+        rows.append([entry["label"], _f(m.get("psnr")), _f(m.get("ssim"), 3), lpips, _f(m.get("psnr_before_tto")),
+                     _f(entry.get("train_view_psnr")), f"{_f(paper.get('psnr'))} / {_f(paper.get('ssim'), 3)} / {_f(paper.get('lpips'), 3)}"])
+    out.append(_table(["variant", "PSNR", "SSIM", "LPIPS", "PSNR before TTO", "train-view PSNR", "paper PSNR / SSIM / LPIPS"], rows))
+    lpips_state = {entry["lpips"] for entry in result["variants"].values()}
+    out += ["", f"LPIPS: {', '.join(sorted(lpips_state))}."]
+    comparison = result.get("comparison")
+    if comparison:
+        out += ["", "Differences (ours − other, PSNR dB): " + ", ".join(
+            f"{k.replace('ours_minus_', '').replace('_psnr', '')} {v:+.2f}" for k, v in comparison.items() if k.startswith("ours_minus"))
+            + f". Target ours within 1 dB of the oracle: **{_f(comparison['target_ours_within_1db_of_oracle'])}**."]
+    rows = []
+    for variant, entry in result["variants"].items():
+        if not entry.get("refines_calibration"):
+            continue
+        init, ref = entry["calibration_init"], entry["calibration_refined"]
+        rows.append([entry["label"],
+                     f"{_f(init.get('rotation_error_deg'), 3)} → {_f(ref.get('rotation_error_deg'), 3)}",
+                     f"{_f(100 * init['translation_error'] if 'translation_error' in init else None, 2)} → "
+                     f"{_f(100 * ref['translation_error'] if 'translation_error' in ref else None, 2)}",
+                     f"{_f(init.get('time_offset_error_frames'), 3)} → {_f(ref.get('time_offset_error_frames'), 3)}"])
+    p1 = PAPER_TABLE1_PANOPTIC_AVERAGE
+    rows.append(["paper, Table 1 Panoptic average (init → refined)",
+                 f"{p1['init']['rotation_deg']} → {p1['refined']['rotation_deg']}",
+                 f"{p1['init']['translation_cm']} → {p1['refined']['translation_cm']}",
+                 f"{p1['init']['time_frames']} → {p1['refined']['time_frames']}"])
+    out += ["", "Calibration of the training videos, init → after training (Sim(3)-aligned; targets: time ≤ 0.05 frame, rotation ≤ 0.3°):", ""]
+    out.append(_table(["variant", "rotation (°)", "translation (cm)", "time (frames)"], rows))
+    out += ["", *issue_targets(result)]
+    out += ["", _machine(result), ""]
+    return "\n".join(out)
+
+
+def issue_targets(result: dict) -> list[str]:
+    """The issue's NVS and refinement targets, checked on this results file."""
+    v = result["variants"]
+    lines = ["Issue targets on this run:", ""]
+    if "ours" in v:
+        ours = v["ours"]["metrics"]["psnr"]
+        for other, what in (("oracle", "ours within 1 dB of the oracle"), ("syncnerf", "the Sync-NeRF-like baseline measurably worse (> 0.1 dB) than ours"),
+                            ("ours_no_progressive", "\"w/o progressive training\" measurably worse (> 0.1 dB) than ours")):
+            if other not in v:
+                continue
+            diff = ours - v[other]["metrics"]["psnr"]
+            ok = diff >= -1.0 if other == "oracle" else diff > 0.1
+            lines.append(f"- {what}: **{_f(ok)}** (ours − {other} = {diff:+.2f} dB)")
+        refined, init = v["ours"]["calibration_refined"], v["ours"]["calibration_init"]
+        for key, limit, what in (("time_offset_error_frames", 0.05, "time error ≤ 0.05 frame"), ("rotation_error_deg", 0.3, "rotation error ≤ 0.3°")):
+            if key in refined:
+                trend = "training reduced it" if refined[key] < init.get(key, float("inf")) else "training did not reduce it"
+                lines.append(f"- refined {what}: **{_f(refined[key] <= limit)}** ({init.get(key, float('nan')):.3f} at init → "
+                             f"{refined[key]:.3f}; {trend})")
+    if len(lines) > 2 and any("**no**" in line for line in lines):
+        lines += ["", "Why targets can fail at this size (what to look at, not measured separately yet): the person covers a "
+                  "few per cent of each frame, so whole-frame PSNR is dominated by the static background, which every "
+                  "variant with good poses learns alike (a small time error barely shows); with only the training "
+                  "cameras' few hundred steps the held-out view is far below the training views (compare the "
+                  "train-view column), so test-time optimisation of the held-out pose works on an unconverged field; "
+                  "the calibrated initialisation is already within a fraction of a frame and about a degree, so there "
+                  "is little for refinement or the progressive schedule to win over the no-progressive variant (the "
+                  "paper's gap comes from a ~5° / 25 cm initialisation: `--init paper` tests that); and the translation "
+                  "column staying constant shows the pose refinement moved rotations but not camera centres."]
+    return lines
+
+
+def training_section(result: Optional[dict]) -> str:
+    out = ["## 3. Training throughput, memory, time to PSNR", ""]
+    if result is None:
+        return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_training.py`.", ""])
+    s = result["settings"]
+    cap = result["capture"]["synth_config"]
+    out += [
+        f"`benchmarks/bench_training.py` → `results/training.json`. Capture: {cap['num_cameras']} cameras, "
+        f"{cap['width']}×{cap['height']} px, {cap['duration_s']} s, processed with `process_capture`; both methods read it "
+        f"through the same data manager, {s['rays']} rays/batch; {s['warmup']} warm-up steps, then {s['steps']} timed steps, "
+        f"one run each, each in its own process (peak RSS is that process's); torch threads per process: "
+        f"{s.get('threads') or 'torch default'}.",
+        "",
+    ]
+    rows = []
+    for name, entry in result["throughput"].items():
+        rows.append([name, _f(entry["rays_per_s"], 0), _f(entry["seconds_per_step"], 3), _f(entry["peak_rss_mb"], 0),
+                     _f(entry.get("cuda_max_allocated_mb"), 0), f"{entry['num_parameters'] / 1e6:.2f} M"])
+    out.append(_table(["method", "rays/s", "s/step", "peak RSS (MiB)", "CUDA max alloc. (MiB)", "parameters"], rows))
+    comparison = result.get("comparison")
+    if comparison:
+        out += ["", f"humansync / nerfacto rays/s: **{comparison['humansync_over_nerfacto_rays_per_s']:.2f}×** "
+                    f"(target ≥ 1: {_f(comparison['target_humansync_at_least_as_fast_per_ray'])})."]
+    ttp = result.get("time_to_psnr")
+    if ttp:
+        reached = ", ".join(f"{t} dB: " + ("not reached" if v is None else f"{v['train_s']:.0f} s (step {v['step']})")
+                            for t, v in ttp["time_to_psnr"].items())
+        out += ["", f"humansync time to reach a mean PSNR on {len(ttp['views'])} training views (rendered at the refined "
+                    f"poses and times; clock paused while measuring): {reached}. Final PSNR after {ttp['curve'][-1]['step']} "
+                    f"steps: {ttp['final_psnr']:.2f} dB."]
+    out += ["", _machine(result), ""]
+    return "\n".join(out)
+
+
+def other_section(data: Optional[dict], synth: Optional[dict]) -> str:
+    out = ["## 4. Data path and synthetic captures", ""]
+    if data is not None:
+        t, c = data["targets"], data["capture"]
+        out.append(f"- `bench_data.py` (`results/data.json`): {c['videos']} videos × {c['frames_per_video']} frames at "
+                   f"{c['width']}×{c['height']}: peak RSS {t['peak_rss_mb']:.0f} MiB (target < {t['peak_rss_target_mb']}), "
+                   f"data loading {t['data_s_per_1024_rays'] * 1000:.1f} ms per 1024 rays "
+                   f"({100 * t['data_fraction_of_cpu_step']:.1f} % of a CPU training step).")
+    if synth is not None:
+        out.append(f"- `bench_synth.py` (`results/synth.json`): the default capture ({synth['videos']} videos, {synth['frames']} "
+                   f"frames) generated in {synth['generate_capture_s']:.1f} s (target < {synth['target_s']:.0f} s).")
+    return "\n".join(out + [""])
+
+
+def render() -> str:
+    nvs = _load("nvs.json")
+    parts = [
+        "# Results: our numbers beside the paper's",
+        "",
+        "Generated by `benchmarks/make_results_md.py` from `benchmarks/results/*.json`; do not edit by hand. "
+        "How to reproduce each file: `benchmarks/README.md`.",
+        "",
+        CAVEAT,
+        "",
+        calibration_section(_load("calibration.json"), nvs),
+        nvs_section(nvs),
+    ]
+    for letter, path in zip("bcdefg", sorted(RESULTS.glob("nvs_*.json"))):  # --degraded, --init paper, --paper-scale runs
+        title = f"## 2{letter}. Variant run `{path.stem}`:"
+        parts.append(nvs_section(json.loads(path.read_text()), path.name).replace("## 2.", title, 1))
+    parts += [training_section(_load("training.json")), other_section(_load("data.json"), _load("synth.json"))]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="fail if docs/results.md differs from the results files")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args()
+    text = render()
+    if args.check:
+        current = args.output.read_text() if args.output.is_file() else ""
+        if current != text:
+            print(f"{args.output} is stale: run benchmarks/make_results_md.py", file=sys.stderr)
+            sys.exit(1)
+        print(f"{args.output} is up to date")
+        return
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

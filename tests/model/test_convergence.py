@@ -34,13 +34,14 @@ def test_time_offset_and_pose_move_toward_truth():
     groups = model.get_param_groups()
     optimizers = [
         torch.optim.Adam(groups["fields"] + groups["proposal_networks"], lr=2e-2, eps=1e-15),
-        torch.optim.Adam(groups["time_offsets"], lr=1e-3),
+        # offsets are parameterised in frames: 1e-3 normalised units per step, expressed in frames
+        torch.optim.Adam(groups["time_offsets"], lr=1e-3 / float(model.time_offsets.units_per_parameter[0])),
         torch.optim.Adam(groups["camera_opt"], lr=1e-3),
     ]
     gen = torch.Generator().manual_seed(0)
-    before = centred_time_error(model.time_offsets.delta.detach())
+    before = centred_time_error(model.time_offsets.normalized_deltas())
     train(model, optimizers, 400, lambda: ring_camera_rays(256, gen, NUM_VIDEOS, NUM_FRAMES, TIME_ERROR, YAW_ERROR))
-    delta = model.time_offsets.delta.detach()
+    delta = model.time_offsets.normalized_deltas()
     after = centred_time_error(delta)
     assert delta[2] < -0.01, f"video 2's offset must move earlier, got deltas {delta.tolist()}"
     assert after < 0.7 * before, f"time error {before:.4f} -> {after:.4f} (normalised units)"

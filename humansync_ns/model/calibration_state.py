@@ -50,16 +50,12 @@ def refined_camera_to_worlds(model: "HumanSyncModel", cameras: Cameras) -> Float
     return torch.cat([torch.bmm(corr[:, :3, :3], c2w[:, :3, :3]), c2w[:, :3, 3:] + corr[:, :3, 3:]], dim=-1)
 
 
-@torch.no_grad()
-def refined_train_cameras(model: "HumanSyncModel", cameras: Cameras) -> Cameras:
-    """A copy of the training cameras at refined poses and offset-corrected times, for rendering
-    training views the way the model saw them during training."""
-    video = model.image_to_video.to(model.device)
-    times = None
-    if cameras.times is not None:
-        times = model.time_offsets.shifted_times(cameras.times.to(model.device), video).cpu()
+def cameras_moved_to(
+    cameras: Cameras, camera_to_worlds: Float[Tensor, "num_images 3 4"], times: Optional[Float[Tensor, "num_images 1"]]
+) -> Cameras:
+    """A copy of ``cameras`` with other poses and times (intrinsics and metadata shared)."""
     return Cameras(
-        camera_to_worlds=refined_camera_to_worlds(model, cameras).cpu(),
+        camera_to_worlds=camera_to_worlds,
         fx=cameras.fx,
         fy=cameras.fy,
         cx=cameras.cx,
@@ -71,6 +67,17 @@ def refined_train_cameras(model: "HumanSyncModel", cameras: Cameras) -> Cameras:
         times=times,
         metadata=cameras.metadata,
     )
+
+
+@torch.no_grad()
+def refined_train_cameras(model: "HumanSyncModel", cameras: Cameras) -> Cameras:
+    """A copy of the training cameras at refined poses and offset-corrected times, for rendering
+    training views the way the model saw them during training."""
+    video = model.image_to_video.to(model.device)
+    times = None
+    if cameras.times is not None:
+        times = model.time_offsets.shifted_times(cameras.times.to(model.device), video).cpu()
+    return cameras_moved_to(cameras, refined_camera_to_worlds(model, cameras).cpu(), times)
 
 
 def scene_opengl_to_calibration_opencv(

@@ -23,6 +23,8 @@ from nerfstudio.cameras.lie_groups import exp_map_SO3xR3
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.models.base_model import Model
 
+from humansync_ns.model.calibration_state import cameras_moved_to
+
 
 @dataclass
 class TestTimeOptimizationConfig:
@@ -86,19 +88,7 @@ def corrected_cameras(cameras: Cameras, correction: VideoCorrection) -> Cameras:
     """A copy of `cameras` at the corrected poses and times."""
     matrix = correction.matrix().to(cameras.camera_to_worlds)
     times = None if cameras.times is None else cameras.times + correction.time_delta
-    return Cameras(
-        camera_to_worlds=correct_camera_to_worlds(cameras.camera_to_worlds, matrix.expand_as(cameras.camera_to_worlds)),
-        fx=cameras.fx,
-        fy=cameras.fy,
-        cx=cameras.cx,
-        cy=cameras.cy,
-        width=cameras.width,
-        height=cameras.height,
-        distortion_params=cameras.distortion_params,
-        camera_type=cameras.camera_type,
-        times=times,
-        metadata=cameras.metadata,
-    )
+    return cameras_moved_to(cameras, correct_camera_to_worlds(cameras.camera_to_worlds, matrix.expand_as(cameras.camera_to_worlds)), times)
 
 
 def _apply_to_rays(rays: RayBundle, tangent: Tensor, time_delta: Tensor) -> RayBundle:

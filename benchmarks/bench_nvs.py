@@ -41,7 +41,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS_DIR, machine_info, peak_rss_mb, resolve_device, synthetic_data_folder, write_results  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS_DIR,
+    machine_info,
+    peak_rss_mb,
+    resolve_device,
+    small_capture_changes,
+    synthetic_data_folder,
+    write_results,
+)
 
 VARIANTS = ("oracle", "syncnerf", "ours_no_progressive", "ours")
 LABELS = {
@@ -274,13 +282,7 @@ def main() -> None:
         return
     start = time.perf_counter()
     changes = {
-        "seed": args.capture_seed,
-        "num_cameras": args.cameras,
-        "width": args.width,
-        "height": args.height,
-        "duration_s": args.duration,
-        "start_spread_s": min(0.5, args.duration / 4),
-        "length_jitter_s": 0.2,
+        **small_capture_changes(args.capture_seed, args.cameras, args.width, args.height, args.duration),
         **(DEGRADED if args.degraded else {}),
     }
     sources = sorted({data_source(v, args) for v in args.variants})

@@ -30,19 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS_DIR, machine_info, peak_rss_mb, resolve_device, synthetic_data_folder, write_results  # noqa: E402
-
-
-def _capture_changes(args: argparse.Namespace) -> dict:
-    return {
-        "seed": args.seed,
-        "num_cameras": args.cameras,
-        "width": args.width,
-        "height": args.height,
-        "duration_s": args.duration,
-        "start_spread_s": min(0.5, args.duration / 4),
-        "length_jitter_s": 0.2,
-    }
+from common import (  # noqa: E402
+    RESULTS_DIR,
+    machine_info,
+    peak_rss_mb,
+    resolve_device,
+    small_capture_changes,
+    synthetic_data_folder,
+    write_results,
+)
 
 
 def _config(method: str, args: argparse.Namespace, output_dir: Path):
@@ -165,7 +161,7 @@ def main() -> None:
         print(json.dumps(worker(args)))
         return
     start = time.perf_counter()
-    data = synthetic_data_folder(args.work_dir / "capture", _capture_changes(args), calibration="improved")
+    data = synthetic_data_folder(args.work_dir / "capture", small_capture_changes(args.seed, args.cameras, args.width, args.height, args.duration), calibration="improved")
     args.data_dir = data["data_dir"]
     passthrough = sys.argv[1:] + ["--data-dir", str(args.data_dir)]
     args.passthrough = passthrough

@@ -367,3 +367,17 @@ def training_view_psnr(run: TrainingRun, image_indices: list[int]) -> float:
             values.append(float(psnr(outputs["rgb"].clamp(0, 1), truth)))
     model.train(was_training)
     return float(sum(values) / len(values))
+
+
+def small_capture_changes(seed: int, cameras: int, width: int, height: int, duration_s: float) -> dict:
+    """SynthConfig changes for the benchmarks' short captures: little start spread and length jitter,
+    so a clip of a few seconds still has a long span that every camera covers."""
+    return {
+        "seed": seed,
+        "num_cameras": cameras,
+        "width": width,
+        "height": height,
+        "duration_s": duration_s,
+        "start_spread_s": min(0.5, duration_s / 4),
+        "length_jitter_s": 0.2,
+    }

@@ -208,3 +208,10 @@ def load_joblib_dict(path: Path, tool: str, layout: str) -> dict:
     if not isinstance(data, dict) or not data:
         raise ImporterFormatError(f"{path}: expected a non-empty dict {layout}, got {type(data).__name__}")
     return data
+
+
+def video_name_from_output(path: Union[str, Path], output_name: str) -> str:
+    """Tools that write `<root>/<video>/<output_name>` (WHAM, GVHMR): the folder names the video;
+    any other file name: its stem."""
+    path = Path(path)
+    return path.parent.name if path.name == output_name else path.stem

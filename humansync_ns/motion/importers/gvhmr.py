@@ -40,6 +40,7 @@ from humansync_ns.motion.importers.common import (
     require,
     require_fps,
     resolve_mapping,
+    video_name_from_output,
 )
 from humansync_ns.motion.person_mapping import PersonMapping
 
@@ -51,8 +52,7 @@ PARAM_KEYS = ("body_pose", "betas", "global_orient", "transl")
 
 def video_name(path: Union[str, Path]) -> str:
     """GVHMR writes `<output_root>/<video_name>/hmr4d_results.pt`: the folder names the video."""
-    path = Path(path)
-    return path.parent.name if path.name == OUTPUT_NAME else path.stem
+    return video_name_from_output(path, OUTPUT_NAME)
 
 
 def read_gvhmr(

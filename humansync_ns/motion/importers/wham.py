@@ -40,6 +40,7 @@ from humansync_ns.motion.importers.common import (
     require_fps,
     resolve_mapping,
     track_order,
+    video_name_from_output,
 )
 from humansync_ns.motion.person_mapping import PersonMapping
 
@@ -48,8 +49,7 @@ OUTPUT_NAME = "wham_output.pkl"
 
 def video_name(path: Union[str, Path]) -> str:
     """WHAM writes `<output_pth>/<video stem>/wham_output.pkl`: the folder names the video."""
-    path = Path(path)
-    return path.parent.name if path.name == OUTPUT_NAME else path.stem
+    return video_name_from_output(path, OUTPUT_NAME)
 
 
 def read_wham(

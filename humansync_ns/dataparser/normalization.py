@@ -96,6 +96,32 @@ def apply_scene_transform(camera_to_world_opengl: np.ndarray, transform: np.ndar
     return poses
 
 
+OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def scene_to_calibration_c2w(camera_to_world_scene: np.ndarray, transform: np.ndarray, scale: float) -> np.ndarray:
+    """(N, 3|4, 4) scene-box OpenGL poses → (N, 4, 4) OpenGL poses in the calibration world
+    (inverse of `apply_scene_transform`)."""
+    poses = np.asarray(camera_to_world_scene, dtype=np.float64)
+    transform = np.asarray(transform, dtype=np.float64)
+    if poses.ndim != 3 or poses.shape[-2:] not in ((3, 4), (4, 4)):
+        raise ValueError(f"expected (N, 3, 4) or (N, 4, 4) poses, got {poses.shape}")
+    if transform.shape != (3, 4):
+        raise ValueError(f"dataparser_transform must be (3, 4), got {transform.shape}")
+    if not scale > 0:
+        raise ValueError(f"dataparser_scale must be > 0, got {scale}")
+    R_T, t_T = transform[:, :3], transform[:, 3]
+    out = np.tile(np.eye(4), (poses.shape[0], 1, 1))
+    out[:, :3, :3] = R_T.T @ poses[:, :3, :3]
+    out[:, :3, 3] = (poses[:, :3, 3] / scale - t_T) @ R_T  # row form of R_Tᵀ·(t/s − t_T)
+    return out
+
+
+def opengl_to_opencv_c2w(camera_to_world_opengl: np.ndarray) -> np.ndarray:
+    """(..., 4, 4) OpenGL camera-to-world → OpenCV (flips the camera's y and z axes)."""
+    return np.asarray(camera_to_world_opengl, dtype=np.float64) @ OPENGL_TO_OPENCV
+
+
 def representative_poses(camera_to_world_opengl: np.ndarray, video_index: np.ndarray, moving: list[bool],
                          per_moving_video: int = 30) -> np.ndarray:
     """One pose per static video and up to `per_moving_video` evenly spaced poses per moving one."""

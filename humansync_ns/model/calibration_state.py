@@ -22,12 +22,10 @@ from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes, TrainingCallbackLocation
 
 from humansync_ns.calibration.sim3 import DegenerateAlignmentError, umeyama
+from humansync_ns.dataparser.normalization import opengl_to_opencv_c2w, scene_to_calibration_c2w
 
 if TYPE_CHECKING:
     from humansync_ns.model.humansync_model import HumanSyncModel
-
-OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
-"""Right-multiplying a camera rotation by this flips OpenGL camera axes to OpenCV (and back)."""
 
 
 def time_offsets_s(model: "HumanSyncModel") -> Dict[str, float]:
@@ -85,11 +83,7 @@ def scene_opengl_to_calibration_opencv(
 ) -> Float[np.ndarray, "n 4 4"]:
     """Undo the dataparser transform and switch camera axes: OpenGL scene-box c2w -> OpenCV
     calibration-world c2w (4x4)."""
-    rot_t, trans_t = dataparser_transform[:3, :3], dataparser_transform[:3, 3]
-    out = np.tile(np.eye(4), (c2w_scene.shape[0], 1, 1))
-    out[:, :3, :3] = rot_t.T @ c2w_scene[:, :3, :3] @ OPENGL_TO_OPENCV
-    out[:, :3, 3] = (c2w_scene[:, :3, 3] / dataparser_scale - trans_t) @ rot_t  # R_t^T (x / s - t_t)
-    return out
+    return opengl_to_opencv_c2w(scene_to_calibration_c2w(c2w_scene, dataparser_transform, dataparser_scale))
 
 
 def time_offset_errors_frames(

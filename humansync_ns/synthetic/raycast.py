@@ -13,12 +13,12 @@ INF = float("inf")
 
 
 def pixel_rays(K: torch.Tensor, camera_to_world: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """World rays through pixel centres.
+    """World rays through pixel positions (integers: pixel centres).
 
     Args:
         K: (..., 3, 3) intrinsics.
         camera_to_world: (..., 4, 4) OpenCV camera-to-world.
-        u, v: (..., N) integer pixel column and row.
+        u, v: (..., N) pixel column and row (integers hit the centres; fractions move within a pixel).
     Returns:
         origins (..., N, 3) and unit directions (..., N, 3).
     """

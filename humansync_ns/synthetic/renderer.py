@@ -88,6 +88,12 @@ class FrameRenderer:
     `culling="capsule"` (fast) tests each capsule only against the pixels of its own screen box;
     `"person"` tests every capsule against the pixels of the whole body's box (simple; the
     reference the fast path is tested against).
+
+    The background's colour is the mean of `background_samples`² rays spread over each pixel, as a
+    real sensor integrates light over its area: a texture finer than a pixel then blurs the same way
+    in every view instead of aliasing into view-dependent noise that no radiance field can fit (and
+    that drowns the photometric signal pose refinement relies on). Depth and surface ids come from
+    the pixel centre.
     """
 
     def __init__(
@@ -98,9 +104,13 @@ class FrameRenderer:
         person_colors: np.ndarray,
         person_sizes: Optional[np.ndarray] = None,
         culling: Literal["capsule", "person"] = "capsule",
+        background_samples: int = 3,
     ) -> None:
+        if background_samples < 1:
+            raise ValueError(f"background_samples must be >= 1, got {background_samples}")
         self.scene = scene
         self.culling = culling
+        self.background_samples = background_samples
         self.width, self.height = width, height
         self.colors = np.asarray(person_colors, dtype=np.float64)
         self.sizes = np.ones(len(self.colors)) if person_sizes is None else np.asarray(person_sizes, dtype=np.float64)
@@ -115,9 +125,25 @@ class FrameRenderer:
     def _background(self, K: np.ndarray, camera_to_world: np.ndarray) -> RenderedFrames:
         H, W = self.height, self.width
         F = camera_to_world.shape[0]
-        v, u = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+        t, points, normals, surface = self._hit_background(K, camera_to_world, (0.0, 0.0))
+        color = self._pixel_area_color(K, camera_to_world) if self.background_samples > 1 else self._shade(points, normals, surface)
+        return RenderedFrames(
+            color=color.reshape(F, H, W, 3),
+            depth=t.reshape(F, H, W),
+            person_id=torch.full((F, H, W), BACKGROUND_ID, dtype=torch.int64),
+            surface_id=surface.reshape(F, H, W),
+        )
+
+    def _hit_background(
+        self, K: np.ndarray, camera_to_world: np.ndarray, shift: tuple[float, float]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Distance, point, normal and surface id where each pixel's ray hits the room or a prop;
+        the rays pass `shift` = (du, dv) pixels from the pixel centres."""
+        H, W = self.height, self.width
+        F = camera_to_world.shape[0]
+        v, u = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
         u, v = u.reshape(1, -1).expand(F, -1), v.reshape(1, -1).expand(F, -1)
-        origins, dirs = pixel_rays(_t(K), _t(camera_to_world), u, v)
+        origins, dirs = pixel_rays(_t(K), _t(camera_to_world), u + shift[0], v + shift[1])
         origins, dirs = origins.reshape(-1, 3), dirs.reshape(-1, 3)
         t_room, axis, sign = intersect_room(origins, dirs, self.scene.room_half_size, self.scene.room_height)
         surface = torch.where(axis == 2, torch.where(sign < 0, FLOOR_ID, CEILING_ID), WALL_ID)
@@ -130,14 +156,21 @@ class FrameRenderer:
             surface = torch.where(on_box, FIRST_BOX_ID + box, surface)
             box_normal = torch.nn.functional.one_hot(face, 3).to(torch.float32) * -torch.sign(torch.gather(dirs, 1, face[:, None]))
             normals = torch.where(on_box[:, None], box_normal, normals)
-        points = origins + t[:, None] * dirs
-        color = shade(background_albedo(points, normals, surface, self.scene), normals)
-        return RenderedFrames(
-            color=color.reshape(F, H, W, 3),
-            depth=t.reshape(F, H, W),
-            person_id=torch.full((F, H, W), BACKGROUND_ID, dtype=torch.int64),
-            surface_id=surface.reshape(F, H, W),
-        )
+        return t, origins + t[:, None] * dirs, normals, surface
+
+    def _shade(self, points: torch.Tensor, normals: torch.Tensor, surface: torch.Tensor) -> torch.Tensor:
+        return shade(background_albedo(points, normals, surface, self.scene), normals)
+
+    def _pixel_area_color(self, K: np.ndarray, camera_to_world: np.ndarray) -> torch.Tensor:
+        """Mean colour of `background_samples`² rays on a regular grid inside each pixel."""
+        n = self.background_samples
+        offsets = (np.arange(n) + 0.5) / n - 0.5
+        colors = [
+            self._shade(*self._hit_background(K, camera_to_world, (float(du), float(dv)))[1:])
+            for du in offsets
+            for dv in offsets
+        ]
+        return torch.stack(colors).mean(dim=0)
 
     def render(self, K: np.ndarray, camera_to_world: np.ndarray, joints: np.ndarray, background: Optional[RenderedFrames] = None) -> RenderedFrames:
         """Frames (F, ...) of people with world joints (F, P, 24, 3) (NaN rows: person absent).

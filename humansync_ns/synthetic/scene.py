@@ -1,7 +1,7 @@
 """The static background: a textured room (floor and four walls) with box-shaped props.
 
-Surfaces carry high-frequency procedural texture (multi-octave value noise plus tile seams) so a
-photometric refinement has image gradients everywhere. Colours are muted greys and browns, far
+Surfaces carry procedural texture (multi-octave value noise plus tile seams) so a photometric
+refinement has image gradients everywhere, at scales a camera resolves. Colours are muted greys and browns, far
 from the people's saturated red, blue and green. Props stand near the walls, beyond the cameras
 (which are at most `camera_distance_m[1]` from the centre), so they never hide the people.
 """
@@ -80,13 +80,20 @@ def value_noise(u: torch.Tensor, v: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def surface_texture(u: torch.Tensor, v: torch.Tensor, seed: int) -> torch.Tensor:
-    """Brightness multiplier in about [0.55, 1.15] from surface coordinates (metres)."""
-    detail = 0.5 * value_noise(u / 0.06, v / 0.06, seed) + 0.3 * value_noise(u / 0.2, v / 0.2, seed + 1) + 0.2 * value_noise(u / 0.7, v / 0.7, seed + 2)
-    # Tile seams every 0.5 m: sharp lines that photometric alignment can lock on to.
-    seam_u = torch.abs(torch.remainder(u, 0.5) - 0.25) > 0.23
-    seam_v = torch.abs(torch.remainder(v, 0.5) - 0.25) > 0.23
+    """Brightness multiplier in about [0.4, 1.2] from surface coordinates (metres)."""
+    # Octaves from 0.15 m to 2 m: a small capture's pixel covers about 0.1 m of a wall, so finer
+    # detail would only average out to grey, while metre-scale variation is what a coarse radiance
+    # field (early coarse-to-fine levels) can fit and align cameras against.
+    detail = (
+        0.3 * value_noise(u / 0.15, v / 0.15, seed)
+        + 0.35 * value_noise(u / 0.6, v / 0.6, seed + 1)
+        + 0.35 * value_noise(u / 2.0, v / 2.0, seed + 2)
+    )
+    # Tile seams every metre, 8 cm wide: sharp lines that photometric alignment can lock on to.
+    seam_u = torch.abs(torch.remainder(u, 1.0) - 0.5) > 0.46
+    seam_v = torch.abs(torch.remainder(v, 1.0) - 0.5) > 0.46
     seam = (seam_u | seam_v).to(torch.float32)
-    return 0.55 + 0.6 * detail - 0.25 * seam
+    return 0.2 + 1.2 * detail - 0.25 * seam
 
 
 def background_albedo(points: torch.Tensor, normals: torch.Tensor, surface_id: torch.Tensor, scene: Scene) -> torch.Tensor:

@@ -85,7 +85,9 @@ class HumanSyncModelConfig(ModelConfig):
     grid_base_resolution: Tuple[int, int, int] = (48, 48, 48)
     """Spatial (x, y, z) resolution of the coarsest K-Planes level."""
     time_resolution: int = 240
-    """Resolution of the time axis of every space-time plane (paper: 240)."""
+    """Resolution of the time axis of every space-time plane (paper: 240). Keep it at or below about
+    one cell per frame of the capture's span: finer cells leave the time offsets without a usable
+    gradient (measured, see method_configs.py)."""
     multiscale_res: Tuple[int, ...] = (1, 2, 4, 8)
     """Spatial resolution multipliers, one per level L (paper: L = 4 or 5, finest 384)."""
     grid_feature_dim: int = 32

@@ -263,6 +263,27 @@ def training_section(result: Optional[dict]) -> str:
     return "\n".join(out)
 
 
+def signal_section(result: Optional[dict]) -> str:
+    out = ["## 2h. Calibration signal of a trained field (why joint refinement falls short here)", ""]
+    if result is None:
+        return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_refinement_signal.py`.", ""])
+    s, cap = result["settings"], result["synth_config"]
+    out += [
+        f"`benchmarks/bench_refinement_signal.py` → `results/refinement_signal.json`. `humansync-small` trained "
+        f"{s['steps']} steps at the true calibration of a noise-free capture ({cap['num_cameras']} cameras, "
+        f"{cap['width']}×{cap['height']} px, {cap['duration_s']} s at {cap['fps']:g} fps); then, field frozen, "
+        f"{s['tto_steps']} steps of test-time optimisation (pose and time) of training videos {s['videos']} displaced by "
+        f"{s['turn_deg']:g}° or pushed by {s['push_frames']:g} frames. What is left:",
+        "",
+    ]
+    rows = [[str(r["time_resolution"]), _f(r["time_cells_per_frame"]), _f(r["mean_rotation_left_deg"], 3),
+             _f(r["mean_time_left_frames"], 3)] for r in result["results"]]
+    out.append(_table(["time cells", "cells per frame", f"{s['turn_deg']:g}° turn: left (°)",
+                       f"{s['push_frames']:g}-frame push: left (frames)"], rows))
+    out += ["", _machine(result), ""]
+    return "\n".join(out)
+
+
 def other_section(data: Optional[dict], synth: Optional[dict]) -> str:
     out = ["## 4. Data path and synthetic captures", ""]
     if data is not None:
@@ -293,6 +314,7 @@ def render() -> str:
     for letter, path in zip("bcdefg", sorted(RESULTS.glob("nvs_*.json"))):  # --degraded, --init paper, --paper-scale runs
         title = f"## 2{letter}. Variant run `{path.stem}`:"
         parts.append(nvs_section(json.loads(path.read_text()), path.name).replace("## 2.", title, 1))
+    parts.append(signal_section(_load("refinement_signal.json")))
     parts += [training_section(_load("training.json")), other_section(_load("data.json"), _load("synth.json"))]
     return "\n".join(parts).rstrip() + "\n"
 

@@ -136,8 +136,8 @@ def _humansync_small() -> "MethodSpecification":
         grid_base_resolution=(32, 32, 32),
         # About one time cell per two frames of a 30 fps clip of a few seconds (the demo's). Cells
         # much finer than a frame are each fitted to whichever frames land in them, and the offsets'
-        # gradient becomes noise: measured on a 2 s, 15 fps capture, a 2-frame push was not undone
-        # against a converged field at 3 cells per frame, and undone to 0.02-0.08 frame at 1.
+        # gradient becomes noise: against a frozen field, a 2-frame push is not undone at 2.2 cells
+        # per frame and is at 0.55 (benchmarks/results/refinement_signal.json).
         time_resolution=96,
         multiscale_res=(1, 2, 4),
         grid_feature_dim=16,

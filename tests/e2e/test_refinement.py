@@ -95,11 +95,11 @@ def trained(tmp_path_factory):
 KNOWN_SHORTFALL = pytest.mark.xfail(
     strict=True,
     reason=(
-        "known shortfall (see the issue notes): with 5 training cameras the field absorbs the perturbed "
-        "videos while it trains (each wall is seen by one or two cameras; the paper refines with 20-30), "
-        "so joint refinement does not undo them, although the same field pulls a displaced camera back "
-        "when frozen (test_frozen_field_pulls_a_displaced_camera_back); strict, so this fails loudly "
-        "once joint refinement works at this scale"
+        "known shortfall (see the issue notes): the field absorbs the perturbed videos while it trains "
+        "(also with 15 training cameras and every schedule tried), so joint refinement does not undo them, "
+        "although the same field pulls a displaced camera back when frozen "
+        "(test_frozen_field_pulls_a_displaced_camera_back); strict, so this fails loudly once joint "
+        "refinement works at this scale"
     ),
 )
 

@@ -217,7 +217,8 @@ def _print_summary(console: Any, summary: dict[str, Any], summary_path: Path) ->
     from rich.table import Table
 
     table = Table(title=f"calibration error vs ground truth (mean over the training cameras; {summary['held_out_camera']} held out)")
-    for column in ("stage", "rotation (°)", "translation (m)", "translation (% scene)", "time (frames)"):
+    table.add_column("stage", no_wrap=True)  # never truncated: it says which row is which
+    for column in ("rotation (°)", "translation (m)", "translation (% scene)", "time (frames)"):
         table.add_column(column, justify="right")
     for stage, errors in summary["calibration_errors"].items():
         table.add_row(

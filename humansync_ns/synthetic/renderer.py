@@ -125,8 +125,9 @@ class FrameRenderer:
     def _background(self, K: np.ndarray, camera_to_world: np.ndarray) -> RenderedFrames:
         H, W = self.height, self.width
         F = camera_to_world.shape[0]
-        t, points, normals, surface = self._hit_background(K, camera_to_world, (0.0, 0.0))
-        color = self._pixel_area_color(K, camera_to_world) if self.background_samples > 1 else self._shade(points, normals, surface)
+        centre = self._hit_background(K, camera_to_world, (0.0, 0.0))
+        t, _, _, surface = centre
+        color = self._pixel_area_color(K, camera_to_world, centre)
         return RenderedFrames(
             color=color.reshape(F, H, W, 3),
             depth=t.reshape(F, H, W),
@@ -161,16 +162,17 @@ class FrameRenderer:
     def _shade(self, points: torch.Tensor, normals: torch.Tensor, surface: torch.Tensor) -> torch.Tensor:
         return shade(background_albedo(points, normals, surface, self.scene), normals)
 
-    def _pixel_area_color(self, K: np.ndarray, camera_to_world: np.ndarray) -> torch.Tensor:
-        """Mean colour of `background_samples`² rays on a regular grid inside each pixel."""
+    def _pixel_area_color(self, K: np.ndarray, camera_to_world: np.ndarray, centre: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Mean colour of `background_samples`² rays on a regular grid inside each pixel; `centre`
+        (the pixel-centre hits) is that grid's middle ray when `background_samples` is odd."""
         n = self.background_samples
-        offsets = (np.arange(n) + 0.5) / n - 0.5
-        colors = [
-            self._shade(*self._hit_background(K, camera_to_world, (float(du), float(dv)))[1:])
+        offsets = (np.arange(n) + 0.5) / n - 0.5  # exactly 0.0 in the middle for odd n
+        hits = (
+            centre if du == dv == 0.0 else self._hit_background(K, camera_to_world, (float(du), float(dv)))
             for du in offsets
             for dv in offsets
-        ]
-        return torch.stack(colors).mean(dim=0)
+        )
+        return torch.stack([self._shade(*hit[1:]) for hit in hits]).mean(dim=0)
 
     def render(self, K: np.ndarray, camera_to_world: np.ndarray, joints: np.ndarray, background: Optional[RenderedFrames] = None) -> RenderedFrames:
         """Frames (F, ...) of people with world joints (F, P, 24, 3) (NaN rows: person absent).

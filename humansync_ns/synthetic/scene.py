@@ -1,8 +1,8 @@
 """The static background: a textured room (floor and four walls) with box-shaped props.
 
 Surfaces carry procedural texture (multi-octave value noise plus tile seams) so a photometric
-refinement has image gradients everywhere, at scales a camera resolves. Colours are muted greys and browns, far
-from the people's saturated red, blue and green. Props stand near the walls, beyond the cameras
+refinement has image gradients everywhere, at scales a camera resolves. Colours are muted greys and
+browns, far from the people's saturated red, blue and green. Props stand near the walls, beyond the cameras
 (which are at most `camera_distance_m[1]` from the centre), so they never hide the people.
 """
 

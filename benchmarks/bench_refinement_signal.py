@@ -41,7 +41,6 @@ TURN_AXIS = np.array([0.3, 0.9, 0.3]) / np.linalg.norm([0.3, 0.9, 0.3])
 def residuals(model: Any, dataset: Any, video: int, push: Any, frame: float, steps: int) -> dict[str, float]:
     """Test-time optimisation of `video` displaced by `push`; what is left, in degrees and frames."""
     import torch
-    from nerfstudio.cameras.lie_groups import exp_map_SO3xR3
 
     from humansync_ns.body.rotations import rotation_angle_deg
     from humansync_ns.pipeline.test_time_optimization import TestTimeOptimizationConfig, corrected_cameras, optimize_video
@@ -50,7 +49,7 @@ def residuals(model: Any, dataset: Any, video: int, push: Any, frame: float, ste
     cameras = dataset.cameras[frames]
     images = torch.stack([dataset.get_image_float32(int(i))[..., :3] for i in frames])
     correction = optimize_video(model, corrected_cameras(cameras, push), images, TestTimeOptimizationConfig(steps=steps))
-    rotation = exp_map_SO3xR3(correction.tangent[None])[0, :, :3] @ exp_map_SO3xR3(push.tangent[None])[0, :, :3]
+    rotation = correction.matrix()[:, :3] @ push.matrix()[:, :3]
     angle = float(rotation_angle_deg(np.eye(3), rotation.double().numpy()))  # correction after push vs identity
     return {
         "rotation_left_deg": angle,
@@ -81,7 +80,7 @@ def measure(args: argparse.Namespace, data_dir: Path, time_resolution: int) -> d
     train_s = run.train(args.steps)
     model = run.model
     model.eval()
-    frame = 1.0 / (args.fps * model.time_offsets.seconds_per_unit)  # one frame in normalised time
+    frame = float(model.time_offsets.units_per_parameter[args.videos[0]])  # one frame in normalised time
     turn = VideoCorrection(tangent=torch.cat([torch.zeros(3), torch.as_tensor(TURN_AXIS * np.radians(args.turn_deg)).float()]), time_delta=0.0)
     push = VideoCorrection(tangent=torch.zeros(6), time_delta=args.push_frames * frame)
     per_video = []
@@ -94,10 +93,9 @@ def measure(args: argparse.Namespace, data_dir: Path, time_resolution: int) -> d
             f" {args.push_frames:.1f} frames -> {pushed['time_left_frames']:.3f} frames left",
             flush=True,
         )
-    span_frames = model.time_offsets.seconds_per_unit * args.fps
     return {
         "time_resolution": time_resolution,
-        "time_cells_per_frame": time_resolution / span_frames,
+        "time_cells_per_frame": time_resolution * frame,
         "train_s": train_s,
         "per_video": per_video,
         "mean_rotation_left_deg": float(np.mean([v["turned"]["rotation_left_deg"] for v in per_video])),

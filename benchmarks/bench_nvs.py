@@ -83,6 +83,7 @@ def variant_overrides(variant: str, preset_config: Any, steps: int, args: argpar
     s0 = int(round(model.pose_start_step * scale))
     s1 = int(round(model.time_offset_delay * scale))
     c2f = int(round(model.coarse_to_fine_end_step * scale))
+    warmup = int(round(preset_config.optimizers["camera_opt"]["scheduler"].warmup_steps * scale))
     common: dict[str, Any] = {
         "max_num_iterations": steps,
         "pipeline.datamanager.train_num_rays_per_batch": args.rays,
@@ -91,15 +92,16 @@ def variant_overrides(variant: str, preset_config: Any, steps: int, args: argpar
         "pipeline.test_time_optimization.steps": args.tto_steps,
         "pipeline.test_time_optimization.rays_per_batch": args.rays,
     }
-    # the lr schedules decay over the run's length
+    # the lr schedules decay over the run's length; the calibration groups' warm-up is scaled with it
+    # (their start steps follow the model's pose_start_step / time_offset_delay when training starts)
     for group in ("proposal_networks", "fields", "camera_opt", "time_offsets"):
         common[f"optimizers.{group}.scheduler.max_steps"] = steps
+    for group in ("camera_opt", "time_offsets"):
+        common[f"optimizers.{group}.scheduler.warmup_steps"] = warmup
     no_refinement = {"pipeline.model.camera_optimizer.mode": "off", "pipeline.model.time_offsets.enabled": False}
     from_step_zero = {
         "pipeline.model.pose_start_step": 0,
         "pipeline.model.time_offset_delay": 0,
-        "optimizers.camera_opt.scheduler.warmup_steps": 0,
-        "optimizers.time_offsets.scheduler.warmup_steps": 0,
     }
     if variant == "oracle":
         return {**common, **no_refinement, "pipeline.model.coarse_to_fine_end_step": 0}
@@ -113,8 +115,6 @@ def variant_overrides(variant: str, preset_config: Any, steps: int, args: argpar
             "pipeline.model.pose_start_step": s0,
             "pipeline.model.time_offset_delay": s1,
             "pipeline.model.coarse_to_fine_end_step": c2f,
-            "optimizers.camera_opt.scheduler.warmup_steps": s0,
-            "optimizers.time_offsets.scheduler.warmup_steps": s0 + s1,
         }
     raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
 

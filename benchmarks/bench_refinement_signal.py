@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     RESULTS_DIR,
     TrainingRun,
+    add_refinement_capture_arguments,
     humansync_trainer_config,
     machine_info,
-    small_capture_changes,
+    refinement_capture_changes,
     synthetic_data_folder,
     write_results,
 )
@@ -109,15 +110,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400, help="training steps of each field")
     parser.add_argument("--tto-steps", type=int, default=150, help="test-time optimisation steps")
     parser.add_argument("--videos", type=int, nargs="+", default=[1, 3])
-    parser.add_argument("--turn-deg", type=float, default=3.0)
-    parser.add_argument("--push-frames", type=float, default=2.0)
     parser.add_argument("--cameras", type=int, default=6)
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--height", type=int, default=48)
-    parser.add_argument("--fps", type=float, default=15.0)
-    parser.add_argument("--duration", type=float, default=2.0)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 when sharing the machine)")
+    add_refinement_capture_arguments(parser)
     parser.add_argument("--work", type=Path, default=Path("/tmp/humansync-bench/refinement_signal"))
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "refinement_signal.json")
     args = parser.parse_args()
@@ -125,9 +119,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    changes = small_capture_changes(args.seed, args.cameras, args.width, args.height, args.duration)
-    changes["fps"] = args.fps
-    folder = synthetic_data_folder(args.work, changes, calibration="ground_truth")
+    folder = synthetic_data_folder(args.work, refinement_capture_changes(args, args.cameras), calibration="ground_truth")
     results = [measure(args, folder["data_dir"], t) for t in args.time_resolutions]
     write_results(
         args.output,

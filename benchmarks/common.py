@@ -381,3 +381,23 @@ def small_capture_changes(seed: int, cameras: int, width: int, height: int, dura
         "start_spread_s": min(0.5, duration_s / 4),
         "length_jitter_s": 0.2,
     }
+
+
+def add_refinement_capture_arguments(parser: Any) -> None:
+    """Options shared by the refinement benchmarks (`bench_refinement_signal.py`,
+    `bench_joint_refinement.py`): the small noise-free capture, the displacement, torch threads."""
+    parser.add_argument("--turn-deg", type=float, default=3.0, help="turn of a displaced camera (degrees)")
+    parser.add_argument("--push-frames", type=float, default=2.0, help="push of a displaced video (frames)")
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--height", type=int, default=48)
+    parser.add_argument("--fps", type=float, default=15.0)
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 when sharing the machine)")
+
+
+def refinement_capture_changes(args: Any, cameras: int) -> dict:
+    """SynthConfig changes of a refinement benchmark's capture (`add_refinement_capture_arguments`)."""
+    changes = small_capture_changes(args.seed, cameras, args.width, args.height, args.duration)
+    changes["fps"] = args.fps
+    return changes

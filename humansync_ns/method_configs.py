@@ -45,16 +45,29 @@ def _pipeline(datamanager: "HumanSyncDataManagerConfig", model: "HumanSyncModelC
     return HumanSyncPipelineConfig(datamanager=datamanager, model=model)
 
 
-def _adam(lr: float, lr_final: float, max_steps: int, warmup_steps: int = 0) -> Dict[str, Any]:
-    """Adam with exponential decay; ``warmup_steps`` ramps the lr up while a group is still frozen,
-    so it reaches ``lr`` exactly when the schedule unfreezes it."""
+def _adam(lr: float, lr_final: float, max_steps: int) -> Dict[str, Any]:
+    """Adam with exponential decay from step 0 (the groups that learn from the start)."""
     from nerfstudio.engine.optimizers import AdamOptimizerConfig
     from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
 
     return {
         "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15),
-        "scheduler": ExponentialDecaySchedulerConfig(
-            lr_final=lr_final, max_steps=max_steps, warmup_steps=warmup_steps, lr_pre_warmup=lr * 1e-3, ramp="linear"
+        "scheduler": ExponentialDecaySchedulerConfig(lr_final=lr_final, max_steps=max_steps),
+    }
+
+
+def _calibration_adam(lr: float, start_step: int, warmup_steps: int, max_steps: int) -> Dict[str, Any]:
+    """Adam for a calibration group: rate 0 until it unfreezes at ``start_step`` (the model re-aligns
+    it to its schedule when training starts), a linear ramp over ``warmup_steps``
+    (model/unfreeze_scheduler.py says why), then decay to 1 % at ``max_steps``."""
+    from nerfstudio.engine.optimizers import AdamOptimizerConfig
+
+    from humansync_ns.model.unfreeze_scheduler import UnfreezeWarmupSchedulerConfig
+
+    return {
+        "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15),
+        "scheduler": UnfreezeWarmupSchedulerConfig(
+            start_step=start_step, warmup_steps=warmup_steps, lr_final=lr * 1e-2, max_steps=max_steps
         ),
     }
 
@@ -71,6 +84,7 @@ def build_method(
     grid_lr: float = 1e-2,
     camera_lr: float = 1e-3,
     time_offset_lr: float = 1e-2,
+    calibration_warmup_steps: int = 2_000,
     mixed_precision: bool = True,
     steps_per_eval_image: int = 500,
     steps_per_save: int = 2000,
@@ -101,12 +115,10 @@ def build_method(
         optimizers={
             "proposal_networks": _adam(grid_lr, grid_lr * 1e-2, max_num_iterations),
             "fields": _adam(grid_lr, grid_lr * 1e-2, max_num_iterations),
-            "camera_opt": _adam(camera_lr, camera_lr * 1e-2, max_num_iterations, warmup_steps=pose_start_step),
-            # Offsets are parameterised in frames (model/time_offsets.py): 1e-2 frames per Adam step
-            # fixes a few frames within a few hundred steps without random-walking an accurate start.
-            # Their warm-up ends when they unfreeze.
-            "time_offsets": _adam(
-                time_offset_lr, time_offset_lr * 1e-2, max_num_iterations, pose_start_step + time_offset_delay
+            "camera_opt": _calibration_adam(camera_lr, pose_start_step, calibration_warmup_steps, max_num_iterations),
+            # Offsets are parameterised in frames (model/time_offsets.py): 1e-2 frames per Adam step.
+            "time_offsets": _calibration_adam(
+                time_offset_lr, pose_start_step + time_offset_delay, calibration_warmup_steps, max_num_iterations
             ),
         },
         viewer=ViewerConfig(num_rays_per_chunk=1 << 14),
@@ -129,6 +141,7 @@ def _humansync_small() -> "MethodSpecification":
         max_num_iterations=2000,
         pose_start_step=200,
         time_offset_delay=400,
+        calibration_warmup_steps=200,
         num_rays_per_batch=1024,
         mixed_precision=False,
         steps_per_eval_image=500,

@@ -95,17 +95,18 @@ def time_offset_errors_frames(
     return np.abs(diff - diff.mean()) * reference_fps
 
 
-def calibration_errors(model: "HumanSyncModel", cameras: Optional[Cameras] = None) -> Dict[str, float]:
-    """Errors of the current calibration vs ``metadata["ground_truth"]`` over the training videos.
+def per_video_calibration_errors(model: "HumanSyncModel", cameras: Optional[Cameras] = None) -> Dict[str, Dict[str, float]]:
+    """Errors of each training video's current calibration vs ``metadata["ground_truth"]``.
 
-    ``time_offset_error_frames``: mean over videos (reference fps = the video whose initial offset is
-    0, else video 0). With ``cameras`` and ground-truth poses of at least 3 static videos:
+    ``time_offset_error_frames`` (at least 2 training videos): in frames of the reference rate (the
+    video whose initial offset is 0, else video 0), after removing the common offset. With
+    ``cameras`` and ground-truth poses of at least 3 static videos, for those videos:
     ``rotation_error_deg`` and ``translation_error`` (ground-truth units) after Sim(3) alignment of
     camera centres. Empty without ground truth."""
     truth = model.ground_truth
     if not truth:
         return {}
-    out: Dict[str, float] = {}
+    out: Dict[str, Dict[str, float]] = {}
     videos = list(model.train_videos)
     if "time_offset_s" in truth and len(videos) >= 2:
         init = model.time_offsets.time_offset_init_s.cpu()
@@ -113,14 +114,26 @@ def calibration_errors(model: "HumanSyncModel", cameras: Optional[Cameras] = Non
         fps = float(model.fps[ref]) if model.fps is not None else 1.0
         estimate_s = model.time_offsets.offsets_s().cpu().numpy()
         errors = time_offset_errors_frames(estimate_s, truth["time_offset_s"], videos, fps)
-        out["time_offset_error_frames"] = float(errors.mean())
+        for v, error in zip(videos, errors):
+            out.setdefault(model.video_names[v], {})["time_offset_error_frames"] = float(error)
     meta = model.kwargs.get("metadata") or {}
     if cameras is not None and "camera_to_world" in truth and "dataparser_transform" in meta:
-        out.update(_pose_errors(model, cameras, truth["camera_to_world"], meta))
+        for v, pose_errors in _pose_errors(model, cameras, truth["camera_to_world"], meta).items():
+            out.setdefault(model.video_names[v], {}).update(pose_errors)
     return out
 
 
-def _pose_errors(model: "HumanSyncModel", cameras: Cameras, truth_c2w: List, meta: Dict) -> Dict[str, float]:
+def calibration_errors(model: "HumanSyncModel", cameras: Optional[Cameras] = None) -> Dict[str, float]:
+    """Means over the training videos of ``per_video_calibration_errors`` (same keys; a key is
+    present when some video has it)."""
+    per_video = per_video_calibration_errors(model, cameras)
+    keys = sorted({key for errors in per_video.values() for key in errors})
+    return {key: float(np.mean([e[key] for e in per_video.values() if key in e])) for key in keys}
+
+
+def _pose_errors(model: "HumanSyncModel", cameras: Cameras, truth_c2w: List, meta: Dict) -> Dict[int, Dict[str, float]]:
+    """Static video -> its rotation (degrees) and translation errors; empty when fewer than 3
+    static videos have a ground-truth pose or their centres are degenerate."""
     moving = set(meta.get("moving_videos", []))
     static = [v for v, slots in model.camera_optimizer.video_slots.items() if len(slots) == 1 and v not in moving]
     first_image = {v: int(torch.nonzero(model.image_to_video.cpu() == v).flatten()[0]) for v in static}
@@ -139,9 +152,10 @@ def _pose_errors(model: "HumanSyncModel", cameras: Cameras, truth_c2w: List, met
     centres = align.apply(est[:, :3, 3])
     rel = np.einsum("nji,njk->nik", gt_stack[:, :3, :3], align.R @ est[:, :3, :3])  # R_gt^T R_aligned
     angles = np.degrees(np.arccos(np.clip((np.trace(rel, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)))
+    distances = np.linalg.norm(centres - gt_stack[:, :3, 3], axis=-1)
     return {
-        "rotation_error_deg": float(angles.mean()),
-        "translation_error": float(np.linalg.norm(centres - gt_stack[:, :3, 3], axis=-1).mean()),
+        v: {"rotation_error_deg": float(angle), "translation_error": float(distance)}
+        for v, angle, distance in zip(static, angles, distances)
     }
 
 

@@ -47,6 +47,7 @@ from humansync_ns.model.calibration_state import calibration_log_callback
 from humansync_ns.model.kplanes_field import HumanSyncDensityField, HumanSyncField
 from humansync_ns.model.schedule import schedule_callback, schedule_state
 from humansync_ns.model.time_offsets import TimeOffsets, TimeOffsetsConfig
+from humansync_ns.model.unfreeze_scheduler import align_to_unfreeze_steps
 from humansync_ns.model.video_pose_optimizer import VideoPoseOptimizer, VideoPoseOptimizerConfig
 
 DEFAULT_LOSS_COEFFICIENTS: Dict[str, float] = {
@@ -301,6 +302,12 @@ class HumanSyncModel(Model):
     def get_training_callbacks(
         self, training_callback_attributes: TrainingCallbackAttributes
     ) -> List[TrainingCallback]:
+        if training_callback_attributes.optimizers is not None:
+            start = self.config.pose_start_step
+            align_to_unfreeze_steps(
+                training_callback_attributes.optimizers,
+                {"camera_opt": start, "time_offsets": start + self.config.time_offset_delay},
+            )
         callbacks = [schedule_callback(self.apply_schedule)]
         if self.config.use_proposal_weight_anneal:
             callbacks.append(schedule_callback(self._set_proposal_anneal))

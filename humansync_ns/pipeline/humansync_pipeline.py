@@ -32,7 +32,7 @@ from nerfstudio.pipelines.base_pipeline import VanillaPipeline, VanillaPipelineC
 from nerfstudio.utils.rich_utils import CONSOLE
 
 from humansync_ns.model.calibration_state import refined_camera_to_worlds
-from humansync_ns.pipeline.metrics import ImageMetrics, LpipsNet
+from humansync_ns.pipeline.metrics import ImageMetrics, LpipsNet, moving_pixel_masks
 from humansync_ns.pipeline.test_time_optimization import (
     TestTimeOptimizationConfig,
     VideoCorrection,
@@ -52,6 +52,9 @@ class HumanSyncPipelineConfig(VanillaPipelineConfig):
     """Also score the held-out frames before test-time optimisation (keys `*_before_tto`)."""
     restrict_to_common_span: bool = True
     """Score only frames whose time lies inside every training video's time span (paper Sec. 4.3)."""
+    moving_threshold: float = 0.1
+    """Colour difference (any channel, images in [0, 1]) from a held-out video's temporal median
+    above which a pixel counts as moving, for `psnr_dynamic` (metrics.moving_pixel_masks)."""
     lpips_net: LpipsNet = "alex"
     """LPIPS backbone."""
     lpips_weights: Optional[Path] = None
@@ -179,14 +182,20 @@ class HumanSyncPipeline(VanillaPipeline):
         return VideoCorrection.identity(float(offsets.normalized_deltas()[train_videos].mean()))
 
     def _score_video(
-        self, cameras: Cameras, images: Tensor, correction: VideoCorrection, output_path: Optional[Path], prefix: str
+        self,
+        cameras: Cameras,
+        images: Tensor,
+        moving: Optional[Tensor],
+        correction: VideoCorrection,
+        output_path: Optional[Path],
+        prefix: str,
     ) -> List[Dict[str, float]]:
         results = []
         moved = corrected_cameras(cameras, correction)
         for i in range(moved.shape[0]):
             outputs = self.model.get_outputs_for_camera(moved[i : i + 1].to(self.device))
             rgb = outputs["rgb"].clamp(0, 1)
-            results.append(self.image_metrics(rgb, images[i].to(rgb.device)))
+            results.append(self.image_metrics(rgb, images[i].to(rgb.device), None if moving is None else moving[i]))
             if output_path is not None:
                 pair = torch.cat([images[i].to(rgb.device), rgb], dim=1)
                 vutils.save_image(pair.permute(2, 0, 1).cpu(), output_path / f"{prefix}_{i:04d}.png")
@@ -201,6 +210,7 @@ class HumanSyncPipeline(VanillaPipeline):
         dataset = self.datamanager.eval_dataset
         frames = self._eval_frames()
         names = list(dataset.metadata.get("video_names", []))
+        moving_videos = {int(v) for v in dataset.metadata.get("moving_videos", [])}
         tto = self.config.test_time_optimization
         results: Dict[str, List[Dict[str, float]]] = {"after": [], "before": []}
         if output_path is not None:
@@ -213,13 +223,15 @@ class HumanSyncPipeline(VanillaPipeline):
                 name = names[video] if video < len(names) else f"video{video}"
                 cameras = dataset.cameras[indices]
                 images = self._ground_truth(indices)
+                static = video not in moving_videos and len(indices) >= 3  # a moving camera has no fixed background
+                moving = moving_pixel_masks(images, self.config.moving_threshold) if static else None
                 initial = self._initial_correction(video)
                 if self.config.report_before_tto:
-                    results["before"] += self._score_video(cameras, images, initial, None, "")
+                    results["before"] += self._score_video(cameras, images, moving, initial, None, "")
                 task = progress.add_task(f"[green]test-time optimisation of {name}", total=tto.steps)
                 correction = optimize_video(self.model, cameras, images, tto, initial, lambda: progress.advance(task))
                 self.test_time_corrections[name] = correction
-                results["after"] += self._score_video(cameras, images, correction, output_path, f"eval_{name}")
+                results["after"] += self._score_video(cameras, images, moving, correction, output_path, f"eval_{name}")
                 CONSOLE.print(
                     f"held-out {name}: {len(indices)} frames, test-time correction {correction.rotation_rad * 57.2958:.3f}°, "
                     f"{correction.translation:.4f} scene units, time delta {correction.time_delta:+.5f} (normalised)"
@@ -230,18 +242,17 @@ class HumanSyncPipeline(VanillaPipeline):
     def get_average_eval_image_metrics(
         self, step: Optional[int] = None, output_path: Optional[Path] = None, get_std: bool = False
     ) -> Dict[str, float]:
-        """Mean (and std) of PSNR, SSIM and LPIPS (when available) over the held-out frames after
-        test-time optimisation; `*_before_tto` before it; `num_eval_frames`."""
+        """Mean (and std) of PSNR, SSIM, LPIPS (when available) and `psnr_dynamic` (over the frames
+        where something moves) over the held-out frames after test-time optimisation; `*_before_tto`
+        before it; `num_eval_frames`."""
         per_frame = self.evaluate_held_out_videos(output_path)
         summary: Dict[str, float] = {"num_eval_frames": float(len(per_frame["after"]))}
         for phase, suffix in (("after", ""), ("before", "_before_tto")):
             rows = per_frame[phase]
-            if not rows:
-                continue
-            for key in rows[0]:
-                values = torch.tensor([row[key] for row in rows], dtype=torch.float64)
+            for key in sorted({key for row in rows for key in row}):
+                values = torch.tensor([row[key] for row in rows if key in row], dtype=torch.float64)
                 summary[f"{key}{suffix}"] = float(values.mean())
                 if get_std:
-                    summary[f"{key}{suffix}_std"] = float(values.std()) if len(rows) > 1 else 0.0
+                    summary[f"{key}{suffix}_std"] = float(values.std()) if len(values) > 1 else 0.0
         return summary
 

@@ -231,13 +231,17 @@ def _print_summary(console: Any, summary: dict[str, Any], summary_path: Path) ->
     console.print(table)
     nvs = summary["novel_view_synthesis"]
     metrics = Table(title=f"novel-view synthesis on the held-out camera ({int(nvs.get('num_eval_frames', 0))} frames)")
-    for column in ("", "PSNR", "SSIM", "LPIPS"):
+    for column in ("", "PSNR", "SSIM", "LPIPS", "PSNR moving region"):
         metrics.add_column(column, justify="right")
     for label, suffix in (("before test-time optimisation", "_before_tto"), ("after", "")):
         if f"psnr{suffix}" in nvs:
-            lpips = nvs.get(f"lpips{suffix}")
+            lpips, moving = nvs.get(f"lpips{suffix}"), nvs.get(f"psnr_dynamic{suffix}")
             metrics.add_row(
-                label, f"{nvs[f'psnr{suffix}']:.2f}", f"{nvs[f'ssim{suffix}']:.3f}", "unavailable" if lpips is None else f"{lpips:.3f}"
+                label,
+                f"{nvs[f'psnr{suffix}']:.2f}",
+                f"{nvs[f'ssim{suffix}']:.3f}",
+                "unavailable" if lpips is None else f"{lpips:.3f}",
+                "–" if moving is None else f"{moving:.2f}",
             )
     console.print(metrics)
     for name, path in summary["paths"].items():

@@ -12,6 +12,7 @@ from nerfstudio.cameras.cameras import Cameras
 
 from humansync_ns.model.calibration_state import (
     calibration_errors,
+    per_video_calibration_errors,
     pose_corrections,
     refined_train_cameras,
     scene_opengl_to_calibration_opencv,
@@ -87,6 +88,10 @@ def test_errors_zero_at_truth_and_closed_form_after_perturbation(model_and_camer
     assert errors["translation_error"] == pytest.approx(0.0, abs=1e-4)  # rotation about the centre
     # differences [0, 0, .1, 0] s minus their mean .025, in frames at 10 fps: mean |.| = 0.375
     assert errors["time_offset_error_frames"] == pytest.approx(0.375, rel=1e-4)
+    per_video = per_video_calibration_errors(model, cameras)
+    rotation = [per_video[f"cam{v:02d}"]["rotation_error_deg"] for v in range(4)]
+    np.testing.assert_allclose(rotation, [0.0, 2.0, 0.0, 0.0], atol=0.02)  # the mean above, per camera
+    assert per_video["cam02"]["time_offset_error_frames"] == pytest.approx(0.75, rel=1e-4)  # 1 - 0.25 frame
     assert time_offsets_s(model)["cam02"] == pytest.approx(-0.1, abs=1e-6)
     assert pose_corrections(model)["cam01"]["rotation_deg"] == pytest.approx(2.0, rel=1e-5)
 

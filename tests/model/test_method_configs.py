@@ -34,10 +34,11 @@ def test_every_param_group_has_an_optimizer_and_small_preset_builds_on_cpu(spec_
     groups = model.get_param_groups()
     assert set(groups) == {"proposal_networks", "fields", "camera_opt", "time_offsets"}
     assert set(groups) <= set(config.optimizers)
-    # the time-offset and pose learning rates reach their full value exactly when they unfreeze
+    # the pose and time-offset learning rates start where the progressive schedule unfreezes them
     for group, start in [("camera_opt", model_config.pose_start_step),
                          ("time_offsets", model_config.pose_start_step + model_config.time_offset_delay)]:
-        assert config.optimizers[group]["scheduler"].warmup_steps == start
+        assert config.optimizers[group]["scheduler"].start_step == start
+        assert 0 < config.optimizers[group]["scheduler"].warmup_steps < config.max_num_iterations - start
 
 
 def test_small_preset_is_cpu_sized():

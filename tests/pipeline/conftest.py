@@ -55,7 +55,7 @@ def tiny_trainer_config(data_dir: Path, output_dir: Path):
     model.coarse_to_fine_end_step = 0
     model.eval_num_rays_per_chunk = 4096
     for name in ("camera_opt", "time_offsets"):
-        config.optimizers[name]["scheduler"].warmup_steps = 0
+        config.optimizers[name]["scheduler"].warmup_steps = 0  # full rate as soon as they unfreeze
     config.pipeline.test_time_optimization.steps = 20
     config.pipeline.test_time_optimization.rays_per_batch = 256
     return config

@@ -3,10 +3,19 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from humansync_ns.pipeline.metrics import ImageMetrics, find_lpips_backbone, psnr, ssim, torchvision_checkpoint_name
+from humansync_ns.pipeline.metrics import (
+    ImageMetrics,
+    find_lpips_backbone,
+    masked_psnr,
+    moving_pixel_masks,
+    psnr,
+    ssim,
+    torchvision_checkpoint_name,
+)
 
 
 @pytest.fixture()
@@ -43,6 +52,40 @@ def test_shape_mismatch_raises() -> None:
         psnr(torch.zeros(4, 4, 3), torch.zeros(4, 5, 3))
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         psnr(torch.zeros(4, 4), torch.zeros(4, 4))
+
+
+def _walking_square(num_frames: int = 9, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames of a textured static background with a red 4x4 square moving 3 px per frame, and
+    the square's true masks."""
+    torch.manual_seed(0)
+    background = 0.3 + 0.2 * torch.rand(size, size, 3)
+    frames = background.expand(num_frames, size, size, 3).clone()
+    masks = torch.zeros(num_frames, size, size, dtype=torch.bool)
+    for t in range(num_frames):
+        masks[t, 10:14, 2 + 3 * t : 6 + 3 * t] = True
+        frames[t][masks[t]] = torch.tensor([0.9, 0.1, 0.1])
+    return frames, masks
+
+
+def test_moving_pixel_masks_find_the_moving_square() -> None:
+    frames, truth = _walking_square()
+    np.testing.assert_array_equal(moving_pixel_masks(frames + 0.01 * torch.randn_like(frames), 0.1).numpy(), truth.numpy())
+    with pytest.raises(ValueError, match="at least 3 frames"):
+        moving_pixel_masks(frames[:2], 0.1)
+
+
+def test_dynamic_psnr_sees_a_desynchronised_render_that_whole_frame_psnr_hides(empty_hub: Path) -> None:
+    frames, masks = _walking_square()
+    late = torch.roll(frames, shifts=1, dims=0)  # every frame shows the square one frame late
+    late[0] = frames[0]
+    metrics = ImageMetrics("alex")  # LPIPS unavailable (empty hub): only the PSNR keys matter here
+    scores = [metrics(late[t], frames[t], masks[t]) for t in range(1, len(frames))]
+    # ~24 of 1024 pixels wrong: whole-frame PSNR stays above 22 dB, the moving region's falls below 12 dB
+    assert min(s["psnr"] for s in scores) > 22.0
+    assert max(s["psnr_dynamic"] for s in scores) < 12.0
+    assert metrics(frames[3], frames[3], masks[3])["psnr_dynamic"] == pytest.approx(100.0)  # MSE floored at 1e-10
+    assert masked_psnr(frames[3], frames[3], torch.zeros(32, 32, dtype=torch.bool)) is None
+    assert "psnr_dynamic" not in metrics(frames[3], frames[3], torch.zeros(32, 32, dtype=torch.bool))
 
 
 def test_lpips_unavailable_prints_one_line_and_keeps_other_metrics(empty_hub: Path, capsys) -> None:

@@ -41,7 +41,7 @@ def test_ns_eval_reports_psnr_ssim_and_no_fake_lpips(trained_run, tmp_path: Path
     assert "lpips" not in results, "LPIPS must be absent when its weights are not on disk"
     # held-out cam03, 12 frames at 10 fps, restricted to the training videos' common span
     assert 1 <= results["num_eval_frames"] <= 12
-    for key in ("psnr", "ssim", "psnr_before_tto", "ssim_before_tto", "psnr_std"):
+    for key in ("psnr", "ssim", "psnr_before_tto", "ssim_before_tto", "psnr_std", "psnr_dynamic"):
         assert math.isfinite(results[key]), key
     assert 0.0 < results["ssim"] <= 1.0
     assert results["psnr"] >= results["psnr_before_tto"] - 0.5, results

@@ -171,7 +171,7 @@ def nvs_section(result: Optional[dict], name: str = "nvs.json") -> str:
     out.append(_table(["variant", "PSNR", "SSIM", "LPIPS", "PSNR moving region", "PSNR before TTO", "train-view PSNR",
                        "paper PSNR / SSIM / LPIPS"], rows))
     out += ["", "PSNR moving region: PSNR over the pixels of each held-out frame that differ from that video's temporal "
-            "median (the walking person; `pipeline.metrics.moving_pixel_masks`), where a time error shows; whole-frame "
+            "median (the walking person; `pipeline.metrics.moving_pixel_masks`), where a time error can show; whole-frame "
             "PSNR is dominated by the static background. '–': not measured in this run (older results file)."]
     lpips_state = {entry["lpips"] for entry in result["variants"].values()}
     out += ["", f"LPIPS: {', '.join(sorted(lpips_state))}."]

@@ -21,6 +21,7 @@ from torch import Tensor
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes, TrainingCallbackLocation
 
+from humansync_ns.body.rotations import rotation_angle_deg
 from humansync_ns.calibration.sim3 import DegenerateAlignmentError, umeyama
 from humansync_ns.dataparser.normalization import opengl_to_opencv_c2w, scene_to_calibration_c2w
 
@@ -150,8 +151,7 @@ def _pose_errors(model: "HumanSyncModel", cameras: Cameras, truth_c2w: List, met
     except DegenerateAlignmentError:
         return {}  # e.g. collinear camera centres: no pose error this time, never a crash in training
     centres = align.apply(est[:, :3, 3])
-    rel = np.einsum("nji,njk->nik", gt_stack[:, :3, :3], align.R @ est[:, :3, :3])  # R_gt^T R_aligned
-    angles = np.degrees(np.arccos(np.clip((np.trace(rel, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)))
+    angles = rotation_angle_deg(gt_stack[:, :3, :3], align.R @ est[:, :3, :3])
     distances = np.linalg.norm(centres - gt_stack[:, :3, 3], axis=-1)
     return {
         v: {"rotation_error_deg": float(angle), "translation_error": float(distance)}

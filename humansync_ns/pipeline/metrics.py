@@ -51,12 +51,17 @@ def _check_pair(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return pred, target.to(pred.device)
 
 
+def _psnr_of_mse(mse: Tensor) -> Tensor:
+    """`-10 log10(mse)` for images in [0, 1], the MSE floored at 1e-10 (100 dB for a perfect match)."""
+    return -10.0 * torch.log10(mse.clamp_min(1e-10))
+
+
 def psnr(pred: Tensor, target: Tensor) -> Tensor:
     """Peak signal-to-noise ratio in dB for images in [0, 1]: `-10 log10(mean((pred - target)²))`,
     averaged over the batch (per-image PSNR, then the mean, as nerfstudio's evaluation does)."""
     pred, target = _check_pair(pred, target)
     mse = ((pred - target) ** 2).flatten(1).mean(dim=1)
-    return (-10.0 * torch.log10(mse.clamp_min(1e-10))).mean()
+    return _psnr_of_mse(mse).mean()
 
 
 def moving_pixel_masks(frames: Tensor, threshold: float) -> Bool[Tensor, "N H W"]:
@@ -77,7 +82,7 @@ def masked_psnr(pred: Tensor, target: Tensor, mask: Tensor) -> Optional[float]:
     if not bool(mask.any()):
         return None
     mse = ((pred[0] - target[0]) ** 2)[mask].mean()
-    return float(-10.0 * torch.log10(mse.clamp_min(1e-10)))
+    return float(_psnr_of_mse(mse))
 
 
 def ssim(pred: Tensor, target: Tensor) -> Tensor:

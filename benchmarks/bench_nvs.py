@@ -75,6 +75,13 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 
+def time_offset_prior_override(preset_config: Any, weight: float) -> dict[str, Any]:
+    """Override of the weight of the L1 pull of the time offsets toward their starting values
+    (``time_offset_l1``; 0 asks what the photometric gradient alone does to them)."""
+    coefficients = {**preset_config.pipeline.model.loss_coefficients, "time_offset_l1": float(weight)}
+    return {"pipeline.model.loss_coefficients": coefficients}
+
+
 def variant_overrides(variant: str, preset_config: Any, steps: int, args: argparse.Namespace) -> dict[str, Any]:
     """Dotted-path overrides of the preset for one variant."""
     model = preset_config.pipeline.model
@@ -106,7 +113,11 @@ def variant_overrides(variant: str, preset_config: Any, steps: int, args: argpar
     if variant == "oracle":
         return {**common, **no_refinement, "pipeline.model.coarse_to_fine_end_step": 0}
     if variant == "syncnerf":
-        return {**common, **from_step_zero, "pipeline.model.camera_optimizer.mode": "off", "pipeline.model.coarse_to_fine_end_step": 0}
+        # Sync-NeRF has no prior on its offsets, which start at zero here
+        return {
+            **common, **from_step_zero, **time_offset_prior_override(preset_config, 0.0),
+            "pipeline.model.camera_optimizer.mode": "off", "pipeline.model.coarse_to_fine_end_step": 0,
+        }
     if variant == "ours_no_progressive":
         return {**common, **from_step_zero, "pipeline.model.coarse_to_fine_end_step": 0}
     if variant == "ours":

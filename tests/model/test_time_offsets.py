@@ -92,3 +92,33 @@ def test_parameters_are_frames_of_each_videos_rate():
         offsets.delta.fill_(1.0)  # one frame each
     torch.testing.assert_close(offsets.deltas_s(), torch.tensor([1 / 30, 1 / 24]))
     torch.testing.assert_close(offsets.normalized_deltas(), torch.tensor([1 / 300, 1 / 240]))
+
+
+def _adam_run(weight: float, mean_gradient: torch.Tensor, steps: int = 900, lr: float = 1e-2) -> torch.Tensor:
+    """Deltas (frames) after Adam steps on a linear photometric stand-in: per-step gradient
+    ``mean_gradient + noise`` per video, plus the weighted L1 prior."""
+    offsets = TimeOffsets(TimeOffsetsConfig(), num_videos=mean_gradient.numel())
+    offsets.trainable = True
+    optimizer = torch.optim.Adam([offsets.delta], lr=lr, eps=1e-15)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        gradient = mean_gradient + 3e-6 * torch.randn(mean_gradient.numel(), generator=generator)
+        loss = (offsets.delta * gradient).sum() + weight * offsets.prior_terms()["time_offset_l1"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return offsets.delta.detach()
+
+
+def test_l1_prior_holds_offsets_against_weak_gradients_and_yields_to_a_clear_one():
+    """Why humansync-small weights ``time_offset_l1``: Adam moves a parameter about one learning rate
+    per step whatever its gradient's size, so a gradient of pure noise, or a small bias from the
+    field's own fitting error, walks an offset away; the L1 prior pulls with weight / num_videos
+    and holds every offset whose mean gradient is weaker than that, and only those."""
+    # per video: noise only; a consistent bias below the pull (1e-4 / 3); a clear gradient above it
+    mean_gradient = torch.tensor([0.0, 1e-5, 2e-4])
+    free = _adam_run(0.0, mean_gradient)
+    held = _adam_run(1e-4, mean_gradient)
+    assert abs(free[0]) > 0.03 and free[1] < -1.0, free  # without the prior both weak ones walk off
+    assert abs(held[0]) < 0.01 and abs(held[1]) < 0.01, held  # the prior holds them (frames)
+    assert held[2] < -1.0 and free[2] < -1.0, (held, free)  # a clear gradient moves its offset either way

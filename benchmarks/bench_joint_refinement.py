@@ -69,17 +69,17 @@ def run_one(args: argparse.Namespace, cameras: int) -> dict[str, Any]:
     from humansync_ns import method_configs
     from humansync_ns.model.calibration_state import per_video_calibration_errors
 
+    preset = method_configs.humansync_small_method.config
     folder = displaced_data_folder(args, cameras)
     schedule = variant_overrides(
-        "ours", method_configs.humansync_small_method.config, args.steps,
-        SimpleNamespace(rays=args.rays, eval_frame_stride=4, tto_steps=0),
+        "ours", preset, args.steps, SimpleNamespace(rays=args.rays, eval_frame_stride=4, tto_steps=0)
     )
     config = humansync_trainer_config(
         folder["data_dir"],
         args.work / f"cameras{cameras}" / "outputs",
         overrides={
             **schedule,
-            **time_offset_prior_override(method_configs.humansync_small_method.config, args.time_offset_l1),
+            **time_offset_prior_override(preset, args.time_offset_l1),
             "pipeline.model.time_resolution": args.time_resolution,
             "pipeline.datamanager.dataparser.eval_videos": (f"cam{cameras - 1:02d}",),
         },

@@ -5,7 +5,7 @@
 For each `--cameras` entry: a noise-free synthetic capture with that many static cameras, processed
 with its *true* calibration displaced by `humansync_ns.calibration.displace` (two cameras turned by
 ±`--turn-deg`, two videos pushed by ±`--push-frames`; the last camera is held out). `humansync-small`
-then trains `--steps` steps with its progressive schedule scaled to the run (bench_nvs' "ours"), and
+then trains `--steps` steps with its progressive schedule fitted to the run (bench_nvs' "ours"), and
 every `--log-every` steps the per-video errors against the ground truth are recorded
 (`model.calibration_state.per_video_calibration_errors`). The offsets train without the preset's
 pull toward their starting values unless `--time-offset-l1` sets its weight, so by default the
@@ -71,14 +71,12 @@ def run_one(args: argparse.Namespace, cameras: int) -> dict[str, Any]:
 
     preset = method_configs.humansync_small_method.config
     folder = displaced_data_folder(args, cameras)
-    schedule = variant_overrides(
-        "ours", preset, args.steps, SimpleNamespace(rays=args.rays, eval_frame_stride=4, tto_steps=0)
-    )
     config = humansync_trainer_config(
         folder["data_dir"],
         args.work / f"cameras{cameras}" / "outputs",
+        steps=args.steps,
         overrides={
-            **schedule,
+            **variant_overrides("ours", preset, SimpleNamespace(rays=args.rays, eval_frame_stride=4, tto_steps=0)),
             **time_offset_prior_override(preset, args.time_offset_l1),
             "pipeline.model.time_resolution": args.time_resolution,
             "pipeline.datamanager.dataparser.eval_videos": (f"cam{cameras - 1:02d}",),
@@ -96,7 +94,7 @@ def run_one(args: argparse.Namespace, cameras: int) -> dict[str, Any]:
         "train_s": run.train_s,
         "turns_deg": folder["turns_deg"],
         "pushes_frames": folder["pushes_frames"],
-        "schedule": {k.rsplit(".", 1)[-1]: v for k, v in schedule.items() if k.startswith("pipeline.model.")},
+        "schedule": {k: getattr(config.pipeline.model, k) for k in ("pose_start_step", "time_offset_delay", "coarse_to_fine_end_step")},
         "trajectory": trajectory,
         "summary": summarize(trajectory),
     }

@@ -15,8 +15,8 @@ overrides; no copied configs):
   paper's plain variant, whose errors are closer to the paper's Table 1 init), poses and offsets learned
   from step 0, no coarse-to-fine;
 - ours: calibrated init, the preset's progressive schedule (field only, poses from s0, offsets from
-  s0 + s1, Eq. 14 coarse-to-fine) scaled to `--steps`.
-The preset's s0, s1 and coarse-to-fine end are kept as fractions of its `max_num_iterations`.
+  s0 + s1, Eq. 14 coarse-to-fine) fitted to `--steps` (`method_configs.fit_schedule`: s0, s1, the
+  coarse-to-fine end, warm-ups and decays keep their fraction of the preset's run).
 
 Held-out camera: the capture's last video (the dataparser default). Evaluation:
 `HumanSyncPipeline.get_average_eval_image_metrics` (test-time optimisation of the held-out video's
@@ -82,29 +82,16 @@ def time_offset_prior_override(preset_config: Any, weight: float) -> dict[str, A
     return {"pipeline.model.loss_coefficients": coefficients}
 
 
-def variant_overrides(variant: str, preset_config: Any, steps: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Dotted-path overrides of the preset for one variant."""
-    model = preset_config.pipeline.model
-    preset_steps = preset_config.max_num_iterations
-    scale = steps / preset_steps
-    s0 = int(round(model.pose_start_step * scale))
-    s1 = int(round(model.time_offset_delay * scale))
-    c2f = int(round(model.coarse_to_fine_end_step * scale))
-    warmup = int(round(preset_config.optimizers["camera_opt"]["scheduler"].warmup_steps * scale))
+def variant_overrides(variant: str, preset_config: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Dotted-path overrides of the preset for one variant, applied after its schedule is fitted to
+    the run's length (`humansync_trainer_config(..., steps=...)`; "ours" keeps that schedule)."""
     common: dict[str, Any] = {
-        "max_num_iterations": steps,
         "pipeline.datamanager.train_num_rays_per_batch": args.rays,
         "pipeline.datamanager.eval_num_rays_per_batch": args.rays,
         "pipeline.datamanager.dataparser.eval_frame_stride": args.eval_frame_stride,
         "pipeline.test_time_optimization.steps": args.tto_steps,
         "pipeline.test_time_optimization.rays_per_batch": args.rays,
     }
-    # the lr schedules decay over the run's length; the calibration groups' warm-up is scaled with it
-    # (their start steps follow the model's pose_start_step / time_offset_delay when training starts)
-    for group in ("proposal_networks", "fields", "camera_opt", "time_offsets"):
-        common[f"optimizers.{group}.scheduler.max_steps"] = steps
-    for group in ("camera_opt", "time_offsets"):
-        common[f"optimizers.{group}.scheduler.warmup_steps"] = warmup
     no_refinement = {"pipeline.model.camera_optimizer.mode": "off", "pipeline.model.time_offsets.enabled": False}
     from_step_zero = {
         "pipeline.model.pose_start_step": 0,
@@ -121,12 +108,7 @@ def variant_overrides(variant: str, preset_config: Any, steps: int, args: argpar
     if variant == "ours_no_progressive":
         return {**common, **from_step_zero, "pipeline.model.coarse_to_fine_end_step": 0}
     if variant == "ours":
-        return {
-            **common,
-            "pipeline.model.pose_start_step": s0,
-            "pipeline.model.time_offset_delay": s1,
-            "pipeline.model.coarse_to_fine_end_step": c2f,
-        }
+        return common
     raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
 
 
@@ -147,9 +129,10 @@ def worker(args: argparse.Namespace) -> dict:
     from humansync_ns.model.calibration_state import calibration_errors
 
     variant = args.worker
-    overrides = variant_overrides(variant, _preset(args.paper_scale), args.steps, args)
+    overrides = variant_overrides(variant, _preset(args.paper_scale), args)
     config = humansync_trainer_config(
-        args.data_dir, args.work_dir / f"outputs_{variant}", paper_scale=args.paper_scale, device=args.device, overrides=overrides
+        args.data_dir, args.work_dir / f"outputs_{variant}", paper_scale=args.paper_scale, device=args.device,
+        steps=args.steps, overrides=overrides,
     )
     run = TrainingRun(config, seed=args.seed)
     cameras = run.pipeline.datamanager.train_dataset.cameras

@@ -51,9 +51,9 @@ def _config(method: str, args: argparse.Namespace, output_dir: Path):
         "pipeline.datamanager.train_num_rays_per_batch": args.rays,
         "pipeline.datamanager.eval_num_rays_per_batch": args.rays,
     }
-    if args.max_iterations:
-        overrides["max_num_iterations"] = args.max_iterations
-    return humansync_trainer_config(args.data_dir, output_dir, paper_scale=args.paper_scale, device=args.device, overrides=overrides)
+    return humansync_trainer_config(
+        args.data_dir, output_dir, paper_scale=args.paper_scale, device=args.device, steps=args.max_iterations, overrides=overrides
+    )
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -132,7 +132,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps before the timed ones")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per method (default 30; paper scale 500)")
     parser.add_argument("--max-iterations", type=int, default=None,
-                        help="the preset's max_num_iterations (sets its schedule); default: the preset's")
+                        help="fit the preset's schedule to this many steps (method_configs.fit_schedule); default: the preset's")
     parser.add_argument("--psnr-steps", type=int, default=None, help="time-to-PSNR training length (default 500; paper scale 5000)")
     parser.add_argument("--psnr-every", type=int, default=None, help="steps between PSNR measurements (default 50; paper scale 500)")
     parser.add_argument("--psnr-views", type=int, default=4, help="training frames rendered per PSNR measurement")

@@ -212,10 +212,12 @@ def humansync_trainer_config(
     *,
     paper_scale: bool = False,
     device: str = "cpu",
+    steps: Optional[int] = None,
     overrides: Optional[dict[str, Any]] = None,
 ):
     """A deep copy of the `humansync-small` (or, with `paper_scale`, `humansync`) preset pointed at
-    `data_dir`, with dotted-path `overrides` applied (e.g. `{"pipeline.model.pose_start_step": 0}`).
+    `data_dir`, its schedule fitted to `steps` steps when given (`method_configs.fit_schedule`), then
+    dotted-path `overrides` applied (e.g. `{"pipeline.model.pose_start_step": 0}`).
     No evaluation, checkpoint or viewer during training: the benchmarks drive those themselves."""
     import copy
 
@@ -227,6 +229,8 @@ def humansync_trainer_config(
     datamanager = config.pipeline.datamanager
     datamanager.data = Path(data_dir)
     datamanager.dataparser.data = Path(data_dir)
+    if steps is not None:
+        method_configs.fit_schedule(config, steps)
     for key, value in (overrides or {}).items():
         set_nested(config, key, value)
     return config

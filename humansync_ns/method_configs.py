@@ -22,6 +22,7 @@ from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
 
 if TYPE_CHECKING:
+    from nerfstudio.engine.trainer import TrainerConfig
     from nerfstudio.plugins.types import MethodSpecification
 
     from humansync_ns.dataparser.humansync_datamanager import HumanSyncDataManagerConfig
@@ -125,6 +126,30 @@ def build_method(
         vis="viewer",
     )
     return MethodSpecification(config=config, description=description)
+
+
+def fit_schedule(config: "TrainerConfig", steps: int) -> None:
+    """Fit a humansync preset's schedule, in place, to a run of ``steps`` steps.
+
+    ``--max-num-iterations`` alone ends the run early: the learning rates would still decay over the
+    preset's length and the progressive schedule would be cut short. Here the run length, every
+    group's decay, the calibration groups' warm-up and the model's s0, s1 and coarse-to-fine end all
+    keep their fraction of the run (rounded to whole steps). The proposal sampler's warm-up and
+    annealing keep their step counts: they only sharpen sampling early on.
+    """
+    if steps < 1:
+        raise ValueError(f"fit_schedule: steps must be positive, got {steps}")
+    scale = steps / config.max_num_iterations
+    model = config.pipeline.model
+    model.pose_start_step = int(round(model.pose_start_step * scale))
+    model.time_offset_delay = int(round(model.time_offset_delay * scale))
+    model.coarse_to_fine_end_step = int(round(model.coarse_to_fine_end_step * scale))
+    for group in config.optimizers.values():
+        scheduler = group["scheduler"]
+        if hasattr(scheduler, "warmup_steps"):
+            scheduler.warmup_steps = int(round(scheduler.warmup_steps * scale))
+        scheduler.max_steps = steps
+    config.max_num_iterations = steps
 
 
 def _humansync() -> "MethodSpecification":

@@ -42,7 +42,7 @@ class Demo:
     calib: CalibrationConfig = field(default_factory=lambda: CalibrationConfig(show_progress=True))
     """Calibration options."""
     max_num_iterations: int = 1500
-    """Training steps of humansync-small."""
+    """Training steps of humansync-small (its schedule is fitted to them: ``method_configs.fit_schedule``)."""
     downscale_factor: int = 2
     """Train on frames downscaled by this factor (the capture is 160×120)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -171,7 +171,7 @@ def _train(demo: Demo, data_dir: Path, outputs_dir: Path, held_out: str) -> Path
     import torch
     from nerfstudio.scripts.train import main as train_main
 
-    from humansync_ns.method_configs import humansync_small_method
+    from humansync_ns.method_configs import fit_schedule, humansync_small_method
 
     config = copy.deepcopy(humansync_small_method.config)
     config.pipeline.datamanager.data = data_dir
@@ -184,7 +184,7 @@ def _train(demo: Demo, data_dir: Path, outputs_dir: Path, held_out: str) -> Path
     config.output_dir = outputs_dir
     config.experiment_name = "demo"
     config.timestamp = "run"
-    config.max_num_iterations = demo.max_num_iterations
+    fit_schedule(config, demo.max_num_iterations)
     # A batch demo has no browser attached: log to tensorboard files instead of serving the viewer.
     config.vis = "tensorboard"
     use_cuda = demo.device == "cuda" or (demo.device == "auto" and torch.cuda.is_available())

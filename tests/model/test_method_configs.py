@@ -63,3 +63,19 @@ def test_plugin_loads_through_nerfstudio_registries_in_a_fresh_interpreter():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_fit_schedule_keeps_every_step_count_at_its_fraction_of_the_run():
+    # a demo or benchmark running humansync-small for 1500 steps instead of the preset's 2000
+    config = copy.deepcopy(method_configs.humansync_small_method.config)
+    preset_model = method_configs.humansync_small_method.config.pipeline.model
+    method_configs.fit_schedule(config, 1500)
+    model = config.pipeline.model
+    assert config.max_num_iterations == 1500
+    assert (model.pose_start_step, model.time_offset_delay, model.coarse_to_fine_end_step) == (150, 300, 500)
+    assert {group["scheduler"].max_steps for group in config.optimizers.values()} == {1500}
+    assert config.optimizers["camera_opt"]["scheduler"].warmup_steps == 150
+    assert config.optimizers["time_offsets"]["scheduler"].warmup_steps == 150
+    assert preset_model.pose_start_step == 200  # the shared preset is untouched (the copy was fitted)
+    with pytest.raises(ValueError, match="positive"):
+        method_configs.fit_schedule(config, 0)

@@ -1,6 +1,6 @@
 """Joint refinement from a known wrong start, by number of cameras: does training undo the errors?
 
-    .venv/bin/python benchmarks/bench_joint_refinement.py --threads 1   # CPU, ~15 min: results/joint_refinement.{json,png}
+    .venv/bin/python benchmarks/bench_joint_refinement.py --threads 1   # CPU, ~25 min: results/joint_refinement.{json,png}
 
 For each `--cameras` entry: a noise-free synthetic capture with that many static cameras, processed
 with its *true* calibration displaced by `humansync_ns.calibration.displace` (two cameras turned by
@@ -151,7 +151,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cameras", type=int, nargs="+", default=[6, 16])
+    parser.add_argument("--cameras", type=int, nargs="+", default=[6, 16, 24])
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--log-every", type=int, default=100)
     parser.add_argument("--rays", type=int, default=1024)

@@ -68,13 +68,13 @@ def measure(args: argparse.Namespace, data_dir: Path, time_resolution: int) -> d
     config = humansync_trainer_config(
         data_dir,
         args.work / f"outputs_t{time_resolution}",
+        steps=args.steps,
         overrides={
             "pipeline.model.time_resolution": time_resolution,
             "pipeline.model.pose_start_step": 10**9,  # the field learns; the calibration stays true
             "pipeline.model.time_offset_delay": 0,
             "pipeline.model.coarse_to_fine_end_step": args.steps // 4,
             "pipeline.datamanager.dataparser.eval_videos": (f"cam{args.cameras - 1:02d}",),
-            "max_num_iterations": args.steps,
         },
     )
     run = TrainingRun(config, seed=args.seed)

@@ -305,14 +305,15 @@ def signal_section(result: Optional[dict]) -> str:
     s, cap = result["settings"], result["synth_config"]
     out += [
         f"`benchmarks/bench_refinement_signal.py` → `results/refinement_signal.json`. `humansync-small` trained "
-        f"{s['steps']} steps at the true calibration of a noise-free capture ({cap['num_cameras']} cameras, "
+        f"{s['steps']} steps (schedule fitted to them) at the true calibration of a noise-free capture ({cap['num_cameras']} cameras, "
         f"{cap['width']}×{cap['height']} px, {cap['duration_s']} s at {cap['fps']:g} fps); then, field frozen, "
         f"{s['tto_steps']} steps of test-time optimisation (pose and time) of training videos {s['videos']} displaced by "
-        f"{s['turn_deg']:g}° or pushed by {s['push_frames']:g} frames. What is left:",
+        f"{s['turn_deg']:g}° or pushed by {s['push_frames']:g} frames. What is left, per video (in the order listed):",
         "",
     ]
-    rows = [[str(r["time_resolution"]), _f(r["time_cells_per_frame"]), _f(r["mean_rotation_left_deg"], 3),
-             _f(r["mean_time_left_frames"], 3)] for r in result["results"]]
+    rows = [[str(r["time_resolution"]), _f(r["time_cells_per_frame"]),
+             " / ".join(_f(v["turned"]["rotation_left_deg"], 3) for v in r["per_video"]),
+             " / ".join(_f(v["pushed"]["time_left_frames"], 3) for v in r["per_video"])] for r in result["results"]]
     out.append(_table(["time cells", "cells per frame", f"{s['turn_deg']:g}° turn: left (°)",
                        f"{s['push_frames']:g}-frame push: left (frames)"], rows))
     out += ["", _machine(result), ""]

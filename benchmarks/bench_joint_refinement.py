@@ -14,7 +14,8 @@ question is what the photometric gradient alone does.
 Reported per camera count: each displaced video's error at the start and the end, and how far the
 videos that started correct drifted. This is issue 5's acceptance question at benchmark size; the
 e2e test asks it at CI size (6 cameras, 400 steps), and `bench_refinement_signal.py` shows that a
-field trained at the true calibration, frozen, undoes the same turns (its time signal is weaker and fragile).
+field trained at the true calibration, frozen, undoes the same turns (its time signal is weaker and
+fragile).
 """
 
 from __future__ import annotations

@@ -177,7 +177,8 @@ def _humansync_small() -> "MethodSpecification":
         # About one time cell per two frames of a 30 fps clip of a few seconds (the demo's). Cells
         # much finer than a frame are each fitted to whichever frames land in them, and the offsets'
         # gradient becomes noise: against a frozen field, a 2-frame push is not undone at 2.2 cells
-        # per frame, and at 0.55 it is for one of two videos, in part (benchmarks/results/refinement_signal.json).
+        # per frame, and at 0.55 it is for one of two videos, in part
+        # (benchmarks/results/refinement_signal.json).
         time_resolution=96,
         multiscale_res=(1, 2, 4),
         grid_feature_dim=16,

@@ -77,7 +77,7 @@ def run_one(args: argparse.Namespace, cameras: int) -> dict[str, Any]:
         args.work / f"cameras{cameras}" / "outputs",
         steps=args.steps,
         overrides={
-            **variant_overrides("ours", preset, SimpleNamespace(rays=args.rays, eval_frame_stride=4, tto_steps=0)),
+            **variant_overrides("ours", preset, SimpleNamespace(rays=args.rays, eval_frame_stride=4, tto_steps=0, importance_sampling=False)),
             **time_offset_prior_override(preset, args.time_offset_l1),
             "pipeline.model.time_resolution": args.time_resolution,
             "pipeline.datamanager.dataparser.eval_videos": (f"cam{cameras - 1:02d}",),

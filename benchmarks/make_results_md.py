@@ -148,26 +148,34 @@ def nvs_section(result: Optional[dict], name: str = "nvs.json") -> str:
     out = ["## 2. Novel-view synthesis and refined calibration (Table 3 protocol)", ""]
     if result is None:
         return "\n".join(out + [
-            f"Not run yet (no `results/{name}`): `.venv/bin/python benchmarks/bench_nvs.py` (~20–25 min on 2 free "
+            f"Not run yet (no `results/{name}`): `.venv/bin/python benchmarks/bench_nvs.py` (~25–30 min on 2 free "
             "cores; `--tiny` checks the harness in a few minutes).", ""])
     s = result["settings"]
     out += [
         f"`benchmarks/bench_nvs.py` → `results/{name}`, `results/{Path(name).stem}.png`. One synthetic capture: "
         f"{s['cameras']} cameras ({s['cameras'] - 1} training + 1 held out), {s['width']}×{s['height']} px, "
-        f"{s['duration']} s; {s['steps']} steps per variant at {s['rays']} rays/batch; held-out camera scored over the "
+        f"{s['duration']} s, videos starting up to {result['capture']['synth_config']['start_spread_s']:g} s apart; "
+        f"{s['steps']} steps per variant at {s['rays']} rays/batch; held-out camera scored over the "
         f"training videos' common span after {s['tto_steps']} test-time optimisation steps (every "
         f"{s['eval_frame_stride']}th frame); torch threads per process: {s.get('threads') or 'torch default'}; "
-        f"'ours' initialised with the {s.get('init', 'improved')} calibration.",
+        f"'ours' initialised with the {s.get('init', 'improved')} calibration"
+        + (f"; every variant trained with torch seeds {s['seeds']}, numbers are means over them (± their spread, the "
+           "sample standard deviation over seeds)" if len(s.get("seeds", [])) > 1 else "")
+        + ("; importance sampling of the changing pixels on" if s.get("importance_sampling") else "") + ".",
         "",
     ]
     rows = []
     for variant, entry in result["variants"].items():
-        m = entry["metrics"]
+        m, spread = entry["metrics"], entry.get("metrics_seed_std", {}) if len(entry.get("seeds", [])) > 1 else {}
+
+        def cell(key: str, digits: int = 2) -> str:
+            return _f(m.get(key), digits) + (f" ± {_f(spread[key], digits)}" if key in spread else "")
+
         paper = PAPER_TABLE3_PANOPTIC_AVERAGE.get(variant, {})
         lpips = _f(m.get("lpips"), 3) if "lpips" in m else "n/a"
         turns = [c["rotation_deg"] for c in entry.get("test_time_corrections", {}).values()]
-        rows.append([entry["label"], _f(m.get("psnr")), _f(m.get("ssim"), 3), lpips, _f(m.get("psnr_dynamic")),
-                     _f(m.get("psnr_before_tto")), _f(sum(turns) / len(turns) if turns else None, 1),
+        rows.append([entry["label"], cell("psnr"), cell("ssim", 3), lpips, cell("psnr_dynamic"),
+                     cell("psnr_before_tto"), _f(sum(turns) / len(turns) if turns else None, 1),
                      _f(entry.get("train_view_psnr")),
                      f"{_f(paper.get('psnr'))} / {_f(paper.get('ssim'), 3)} / {_f(paper.get('lpips'), 3)}"])
     out.append(_table(["variant", "PSNR", "SSIM", "LPIPS", "PSNR moving region", "PSNR before TTO",
@@ -183,9 +191,9 @@ def nvs_section(result: Optional[dict], name: str = "nvs.json") -> str:
     out += ["", f"LPIPS: {', '.join(sorted(lpips_state))}."]
     comparison = result.get("comparison")
     if comparison:
-        out += ["", "Differences (ours − other, PSNR dB): " + ", ".join(
-            f"{k.replace('ours_minus_', '').replace('_psnr', '')} {v:+.2f}" for k, v in comparison.items() if k.startswith("ours_minus"))
-            + f". Target ours within 1 dB of the oracle: **{_f(comparison['target_ours_within_1db_of_oracle'])}**."]
+        out += ["", "Differences (ours − other, PSNR dB" + (", seed by seed, mean ± spread" if "ours_minus_oracle_psnr_seeds" in comparison else "")
+                + "): " + ", ".join(f"{other} {_difference(comparison, other, 'psnr')}" for other in _COMPARED if f"ours_minus_{other}_psnr" in comparison)
+                + f". Target ours within 1 dB of the oracle: **{_f(comparison['target_ours_within_1db_of_oracle'])}**."]
     rows = []
     for variant, entry in result["variants"].items():
         if not entry.get("refines_calibration"):
@@ -208,26 +216,53 @@ def nvs_section(result: Optional[dict], name: str = "nvs.json") -> str:
     return "\n".join(out)
 
 
+_COMPARED = ("oracle", "syncnerf", "ours_no_progressive")
+
+
+def _difference(comparison: dict, other: str, key: str) -> str:
+    """'+0.12' or, over several seeds, '+0.12 ± 0.30 (3 seeds)'."""
+    text = f"{comparison[f'ours_minus_{other}_{key}']:+.2f}"
+    seeds = comparison.get(f"ours_minus_{other}_{key}_seeds", 1)
+    return text + (f" ± {comparison[f'ours_minus_{other}_{key}_seed_std']:.2f} ({seeds} seeds)" if seeds > 1 else "")
+
+
+def measurably_better(comparison: dict, other: str, key: str = "psnr") -> bool:
+    """Ours beats `other` by more than 0.1 dB and, over several seeds, by more than twice the
+    standard error of the seed-by-seed difference (the noise of retraining)."""
+    diff = comparison[f"ours_minus_{other}_{key}"]
+    seeds = comparison.get(f"ours_minus_{other}_{key}_seeds", 1)
+    noise = 2 * comparison[f"ours_minus_{other}_{key}_seed_std"] / seeds**0.5 if seeds > 1 else 0.0
+    return diff > max(0.1, noise)
+
+
+def _legacy_comparison(v: dict) -> dict:
+    """The comparison of a results file written before seeds were paired (one seed per variant)."""
+    out = {}
+    for other in _COMPARED:
+        for key in ("psnr", "psnr_dynamic"):
+            if other in v and key in v["ours"]["metrics"] and key in v[other]["metrics"]:
+                out[f"ours_minus_{other}_{key}"] = v["ours"]["metrics"][key] - v[other]["metrics"][key]
+    return out
+
+
 def issue_targets(result: dict) -> list[str]:
     """The issue's NVS and refinement targets, checked on this results file."""
     v = result["variants"]
     lines = ["Issue targets on this run:", ""]
     if "ours" in v:
-        ours = v["ours"]["metrics"]["psnr"]
-        for other, what in (("oracle", "ours within 1 dB of the oracle"), ("syncnerf", "the Sync-NeRF-like baseline measurably worse (> 0.1 dB) than ours"),
-                            ("ours_no_progressive", "\"w/o progressive training\" measurably worse (> 0.1 dB) than ours")):
-            if other not in v:
+        comparison = result.get("comparison") if "ours_minus_oracle_psnr_seeds" in result.get("comparison", {}) else _legacy_comparison(v)
+        for other, what in (("oracle", "ours within 1 dB of the oracle"),
+                            ("syncnerf", "the Sync-NeRF-like baseline measurably worse than ours (by > 0.1 dB and > 2 standard errors over seeds)"),
+                            ("ours_no_progressive", "\"w/o progressive training\" measurably worse than ours (same test)")):
+            if f"ours_minus_{other}_psnr" not in comparison:
                 continue
-            diff = ours - v[other]["metrics"]["psnr"]
-            ok = diff >= -1.0 if other == "oracle" else diff > 0.1
-            moving = ""
-            if "psnr_dynamic" in v["ours"]["metrics"] and "psnr_dynamic" in v[other]["metrics"]:
-                moving = f"; on the moving region {v['ours']['metrics']['psnr_dynamic'] - v[other]['metrics']['psnr_dynamic']:+.2f} dB"
-            lines.append(f"- {what}: **{_f(ok)}** (ours − {other} = {diff:+.2f} dB{moving})")
+            ok = comparison[f"ours_minus_{other}_psnr"] >= -1.0 if other == "oracle" else measurably_better(comparison, other)
+            moving = f"; on the moving region {_difference(comparison, other, 'psnr_dynamic')} dB" if f"ours_minus_{other}_psnr_dynamic" in comparison else ""
+            lines.append(f"- {what}: **{_f(ok)}** (ours − {other} = {_difference(comparison, other, 'psnr')} dB{moving})")
         refined, init = v["ours"]["calibration_refined"], v["ours"]["calibration_init"]
         for key, limit, what in (("time_offset_error_frames", 0.05, "time error ≤ 0.05 frame"), ("rotation_error_deg", 0.3, "rotation error ≤ 0.3°")):
             if key in refined:
-                trend = "training reduced it" if refined[key] < init.get(key, float("inf")) else "training did not reduce it"
+                trend = "training reduced it" if refined[key] < 0.99 * init.get(key, float("inf")) else "training did not reduce it"
                 lines.append(f"- refined {what}: **{_f(refined[key] <= limit)}** ({init.get(key, float('nan')):.3f} at init → "
                              f"{refined[key]:.3f}; {trend})")
     if len(lines) > 2 and any("**no**" in line for line in lines):
@@ -253,14 +288,39 @@ def _nvs_size_reasons(result: dict) -> list[str]:
         reasons.append(f"One frame of time error moves the person by {100 * step_m:.1f} cm ({cap['walk_speed_mps']:g} m/s at "
                        f"{cap['fps']:g} fps), while a pixel covers {100 * min(pixel_m):.1f}–{100 * max(pixel_m):.1f} cm at "
                        f"{cap['width']} px across ({cap['camera_distance_m'][0]:g}–{cap['camera_distance_m'][1]:g} m away, "
-                       f"{cap['horizontal_fov_deg'][0]:g}–{cap['horizontal_fov_deg'][1]:g}° field of view): the time errors "
-                       "in the table move the person by about a pixel or less.")
-    reasons.append("With only the training cameras' few hundred steps the held-out view is far below the training views "
-                   "(compare the train-view column), so test-time optimisation of the held-out pose works on an "
-                   "unconverged field; the calibrated initialisation is already within a fraction of a frame and about a "
-                   "degree, so there is little for refinement or the progressive schedule to win over the no-progressive "
-                   "variant (the paper's gap comes from a ~5° / 25 cm initialisation: `--init paper` tests that); and the "
-                   "translation column staying constant shows the pose refinement moved rotations but not camera centres.")
+                       f"{cap['horizontal_fov_deg'][0]:g}–{cap['horizontal_fov_deg'][1]:g}° field of view): a time error "
+                       f"under {min(pixel_m) / step_m:.1f} frames moves the person by less than a pixel.")
+        sync = v.get("syncnerf")
+        if sync and "oracle" in v and "psnr_dynamic" in sync["metrics"] and "psnr_dynamic" in v["oracle"]["metrics"]:
+            frames = sync["calibration_refined"]["time_offset_error_frames"]
+            gap = sync["metrics"]["psnr_dynamic"] - v["oracle"]["metrics"]["psnr_dynamic"]
+            reasons.append(f"The Sync-NeRF-like variant ends {frames:.1f} frames off on average ({100 * frames * step_m:.0f} cm, "
+                           f"{frames * step_m / max(pixel_m):.1f}–{frames * step_m / min(pixel_m):.1f} px), and its moving-region PSNR is "
+                           f"{gap:+.2f} dB from the oracle's"
+                           + (": a person misplaced by pixels scores about as well as one in the right place, because "
+                              "neither is rendered sharply." if abs(gap) < 0.5 else "."))
+    steps = result["settings"]["steps"]
+    below = [e["train_view_psnr"] - e["metrics"]["psnr"] for e in v.values() if "train_view_psnr" in e]
+    if below:
+        reasons.append(f"After {steps} steps the held-out view scores {min(below):.1f}–{max(below):.1f} dB below the training "
+                       "views (compare the train-view column): test-time optimisation of the held-out pose works on a field "
+                       "that generalises poorly to new views.")
+    spreads = [e["metrics_seed_std"]["psnr"] for e in v.values() if len(e.get("seeds", [])) > 1]
+    paired = [c for k, c in (result.get("comparison") or {}).items() if k.endswith("_psnr_seed_std")]
+    if spreads and paired:
+        reasons.append(f"Retraining with another seed moves a variant's PSNR by {min(spreads):.2f}–{max(spreads):.2f} dB (standard "
+                       f"deviation over seeds), and even the seed-by-seed differences between variants spread by "
+                       f"{min(paired):.2f}–{max(paired):.2f} dB: at this size, differences of a few tenths of a dB are noise.")
+    if result["settings"].get("init", "improved") == "improved":
+        reasons.append("The calibrated initialisation is already within a fraction of a frame and about a degree, so there "
+                       "is little for refinement or the progressive schedule to win over the no-progressive variant (the "
+                       "paper's gap comes from a ~5° / 25 cm initialisation: `--init paper` tests that).")
+    ours = v.get("ours")
+    if ours and "translation_error" in ours["calibration_init"]:
+        start, end = ours["calibration_init"]["translation_error"], ours["calibration_refined"]["translation_error"]
+        if abs(end - start) <= 1e-3 * max(start, 1e-9):
+            reasons.append("The translation column staying constant shows the pose refinement moved rotations but not "
+                           "camera centres.")
     return reasons
 
 

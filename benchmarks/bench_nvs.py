@@ -2,7 +2,7 @@
 on the same capture, scored on a held-out camera over the training videos' common time span after
 test-time optimisation, plus their refined calibration errors against the ground truth.
 
-    .venv/bin/python benchmarks/bench_nvs.py --threads 1 --jobs 2   # CPU default, 3 seeds (~35 min on 2 cores): results/nvs.json + nvs.png
+    .venv/bin/python benchmarks/bench_nvs.py --threads 1 --jobs 2   # CPU default, 3 seeds (~30 min on 2 cores): results/nvs.json + nvs.png
     .venv/bin/python benchmarks/bench_nvs.py --paper-scale   # `humansync` preset, bigger capture, 30k steps; GPU
     .venv/bin/python benchmarks/bench_nvs.py --tiny          # a minute or two: checks the harness only
 

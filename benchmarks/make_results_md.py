@@ -151,7 +151,7 @@ def nvs_section(result: Optional[dict], name: str = "nvs.json", reference: Optio
     out = ["## 2. Novel-view synthesis and refined calibration (Table 3 protocol)", ""]
     if result is None:
         return "\n".join(out + [
-            f"Not run yet (no `results/{name}`): `.venv/bin/python benchmarks/bench_nvs.py` (~25–30 min on 2 free "
+            f"Not run yet (no `results/{name}`): `.venv/bin/python benchmarks/bench_nvs.py` (~30 min on 2 free "
             "cores with `--jobs 2`; `--tiny` checks the harness in a few minutes).", ""])
     s = result["settings"]
     out += [

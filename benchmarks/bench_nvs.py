@@ -54,8 +54,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     RESULTS_DIR,
     machine_info,
+    paired_by_seed,
     peak_rss_mb,
     resolve_device,
+    seed_std,
     small_capture_changes,
     synthetic_data_folder,
     write_results,
@@ -212,14 +214,6 @@ PER_SEED_KEYS = ("seed", "metrics", "train_view_psnr", "calibration_refined", "c
                  "train_s", "eval_s", "wall_s", "peak_rss_mb")
 
 
-def _mean(values: list[float]) -> float:
-    return float(statistics.fmean(values))
-
-
-def _seed_std(values: list[float]) -> float:
-    return float(statistics.stdev(values)) if len(values) > 1 else 0.0
-
-
 def aggregate(runs: list[dict]) -> dict:
     """One variant's entry from its runs (one per seed, same data and start): metrics, refined
     errors, training-view PSNR and test-time corrections averaged over the seeds, the metrics' spread
@@ -228,16 +222,16 @@ def aggregate(runs: list[dict]) -> dict:
     entry = {k: v for k, v in runs[0].items() if k not in PER_SEED_KEYS}
     entry["seeds"] = [r["seed"] for r in runs]
     entry["per_seed"] = [{k: r[k] for k in PER_SEED_KEYS if k in r} for r in runs]
-    entry["metrics"] = {k: _mean([r["metrics"][k] for r in runs]) for k in runs[0]["metrics"]}
-    entry["metrics_seed_std"] = {k: _seed_std([r["metrics"][k] for r in runs]) for k in SEED_SPREAD_KEYS if k in runs[0]["metrics"]}
-    entry["calibration_refined"] = {k: _mean([r["calibration_refined"][k] for r in runs]) for k in runs[0]["calibration_refined"]}
-    entry["train_view_psnr"] = _mean([r["train_view_psnr"] for r in runs])
+    entry["metrics"] = {k: statistics.fmean([r["metrics"][k] for r in runs]) for k in runs[0]["metrics"]}
+    entry["metrics_seed_std"] = {k: seed_std([r["metrics"][k] for r in runs]) for k in SEED_SPREAD_KEYS if k in runs[0]["metrics"]}
+    entry["calibration_refined"] = {k: statistics.fmean([r["calibration_refined"][k] for r in runs]) for k in runs[0]["calibration_refined"]}
+    entry["train_view_psnr"] = statistics.fmean([r["train_view_psnr"] for r in runs])
     entry["test_time_corrections"] = {
-        video: {k: _mean([r["test_time_corrections"][video][k] for r in runs]) for k in correction}
+        video: {k: statistics.fmean([r["test_time_corrections"][video][k] for r in runs]) for k in correction}
         for video, correction in runs[0]["test_time_corrections"].items()
     }
     for key in ("train_s", "eval_s", "wall_s"):
-        entry[key] = _mean([r[key] for r in runs])
+        entry[key] = statistics.fmean([r[key] for r in runs])
     return entry
 
 
@@ -246,19 +240,16 @@ def compare(variants: dict[str, dict]) -> dict[str, Any]:
     its spread, for whole-frame and moving-region PSNR, and the 1 dB target against the oracle."""
     if "ours" not in variants:
         return {}
-    ours = {r["seed"]: r["metrics"] for r in variants["ours"]["per_seed"]}
     comparison: dict[str, Any] = {}
     for other in ("oracle", "syncnerf", "ours_no_progressive"):
         if other not in variants:
             continue
-        theirs = {r["seed"]: r["metrics"] for r in variants[other]["per_seed"]}
-        seeds = sorted(set(ours) & set(theirs))
         for key in ("psnr", "psnr_dynamic"):
-            diffs = [ours[s][key] - theirs[s][key] for s in seeds if key in ours[s] and key in theirs[s]]
-            if diffs:
-                comparison[f"ours_minus_{other}_{key}"] = _mean(diffs)
-                comparison[f"ours_minus_{other}_{key}_seed_std"] = _seed_std(diffs)
-                comparison[f"ours_minus_{other}_{key}_seeds"] = len(diffs)
+            difference = paired_by_seed(variants["ours"]["per_seed"], variants[other]["per_seed"], key)
+            if difference is not None:
+                comparison[f"ours_minus_{other}_{key}"] = difference["mean"]
+                comparison[f"ours_minus_{other}_{key}_seed_std"] = difference["seed_std"]
+                comparison[f"ours_minus_{other}_{key}_seeds"] = difference["seeds"]
     if "ours_minus_oracle_psnr" in comparison:
         comparison["target_ours_within_1db_of_oracle"] = comparison["ours_minus_oracle_psnr"] >= -1.0
     return comparison

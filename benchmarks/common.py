@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -187,6 +188,25 @@ def _process(capture_dir: Path, data_dir: Path, ground_truth: Path, calibration:
     )
     seconds = time.perf_counter() - start
     return {"included": report.included, "excluded": report.excluded, "num_frames": report.num_frames}, seconds
+
+
+# ----- statistics over training seeds (bench_nvs.py, make_results_md.py) ----------------------------
+
+
+def seed_std(values: list[float]) -> float:
+    """Sample standard deviation over training seeds; 0 for a single seed."""
+    return float(statistics.stdev(values)) if len(values) > 1 else 0.0
+
+
+def paired_by_seed(runs: list[dict], others: list[dict], key: str) -> Optional[dict[str, float]]:
+    """Metric `key` of `runs` minus that of `others`, seed by seed (each a list of `{"seed", "metrics"}`
+    from the same capture): {"mean", "seed_std", "seeds"}; None when they share no seed that has it."""
+    mine = {r["seed"]: r["metrics"] for r in runs}
+    theirs = {r["seed"]: r["metrics"] for r in others}
+    diffs = [mine[s][key] - theirs[s][key] for s in sorted(set(mine) & set(theirs)) if key in mine[s] and key in theirs[s]]
+    if not diffs:
+        return None
+    return {"mean": statistics.fmean(diffs), "seed_std": seed_std(diffs), "seeds": len(diffs)}
 
 
 # ----- training helpers (bench_training.py, bench_nvs.py) -------------------------------------------

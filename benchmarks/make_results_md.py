@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Any, Optional
+
+from common import paired_by_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -195,7 +196,7 @@ def nvs_section(result: Optional[dict], name: str = "nvs.json", reference: Optio
     comparison = result.get("comparison")
     if comparison:
         target = comparison.get("target_ours_within_1db_of_oracle")
-        out += ["", "Differences (ours − other, PSNR dB" + (", seed by seed, mean ± spread" if _paired_by_seed(comparison) else "")
+        out += ["", "Differences (ours − other, PSNR dB" + (", seed by seed, mean ± spread" if len(s.get("seeds", [])) > 1 else "")
                 + "): " + ", ".join(f"{other} {_difference(comparison, other, 'psnr')}" for other in _COMPARED if f"ours_minus_{other}_psnr" in comparison)
                 + ("." if target is None else f". Target ours within 1 dB of the oracle: **{_f(target)}**.")]
     rows = []
@@ -231,14 +232,13 @@ def _against_reference_oracle(result: dict, reference: Optional[dict]) -> list[s
     if (reference is None or "oracle" in v or "oracle" not in reference["variants"]
             or reference["capture"]["synth_config"] != result["capture"]["synth_config"]):
         return []
-    oracle = {r["seed"]: r["metrics"]["psnr"] for r in reference["variants"]["oracle"].get("per_seed", [])}
     parts, means = [], []
-    for variant, entry in v.items():
-        diffs = [r["metrics"]["psnr"] - oracle[r["seed"]] for r in entry.get("per_seed", []) if r["seed"] in oracle]
-        if diffs:
-            means.append(statistics.fmean(diffs))
-            spread = f" ± {statistics.stdev(diffs):.2f}" if len(diffs) > 1 else ""
-            parts.append(f"{entry['label']} {means[-1]:+.2f}{spread} dB ({len(diffs)} seeds)")
+    for entry in v.values():
+        difference = paired_by_seed(entry.get("per_seed", []), reference["variants"]["oracle"].get("per_seed", []), "psnr")
+        if difference is not None:
+            means.append(difference["mean"])
+            spread = f" ± {difference['seed_std']:.2f}" if difference["seeds"] > 1 else ""
+            parts.append(f"{entry['label']} {difference['mean']:+.2f}{spread} dB ({difference['seeds']} seeds)")
     if not parts:
         return []
     init = next(iter(v.values()))["calibration_init"]
@@ -248,11 +248,6 @@ def _against_reference_oracle(result: dict, reference: Optional[dict]) -> list[s
     return ["", f"Against the oracle of `nvs.json` (same capture, seed by seed): {', '.join(parts)}, from a start "
                 f"{init.get('rotation_error_deg', float('nan')):.1f}° and {100 * init.get('translation_error', float('nan')):.0f} cm off."
                 + why]
-
-
-def _paired_by_seed(comparison: dict) -> bool:
-    """Whether `bench_nvs.compare` wrote this comparison (older files compared single runs)."""
-    return any(key.endswith("_seeds") for key in comparison)
 
 
 def _difference(comparison: dict, other: str, key: str) -> str:
@@ -271,22 +266,12 @@ def measurably_better(comparison: dict, other: str, key: str = "psnr") -> bool:
     return diff > max(0.1, noise)
 
 
-def _legacy_comparison(v: dict) -> dict:
-    """The comparison of a results file written before seeds were paired (one seed per variant)."""
-    out = {}
-    for other in _COMPARED:
-        for key in ("psnr", "psnr_dynamic"):
-            if other in v and key in v["ours"]["metrics"] and key in v[other]["metrics"]:
-                out[f"ours_minus_{other}_{key}"] = v["ours"]["metrics"][key] - v[other]["metrics"][key]
-    return out
-
-
 def issue_targets(result: dict) -> list[str]:
     """The issue's NVS and refinement targets, checked on this results file."""
     v = result["variants"]
     lines = ["Issue targets on this run:", ""]
     if "ours" in v:
-        comparison = result["comparison"] if _paired_by_seed(result.get("comparison", {})) else _legacy_comparison(v)
+        comparison = result.get("comparison", {})
         for other, what in (("oracle", "ours within 1 dB of the oracle"),
                             ("syncnerf", "the Sync-NeRF-like baseline measurably worse than ours (by > 0.1 dB and > 2 standard errors over seeds)"),
                             ("ours_no_progressive", "\"w/o progressive training\" measurably worse than ours (same test)")):

@@ -29,8 +29,8 @@ disk, else marked unavailable), on every `--eval-frame-stride`-th held-out frame
 Calibration errors (`humansync_ns.model.calibration_state.calibration_errors`, training videos,
 Sim(3)-aligned camera centres, offsets in frames after removing the common offset) at step 0 ("init")
 and after training ("refined"). Each variant trains in its own subprocess, once per `--seeds` entry
-(`--jobs` of them at once): at this size retraining with another seed moves a variant's PSNR by a few
-tenths of a dB, as much as the differences between variants, so each comparison is made seed by seed
+(`--jobs` of them at once): at this size retraining with another seed moves a variant's PSNR by up to
+about a dB, as much as the differences between variants, so each comparison is made seed by seed
 (same seed, same capture) and called measurable only when it stands out of that noise
 (`make_results_md.measurably_better`).
 `--degraded` applies per-video gamma 0.35…2.1 and pixel noise to the videos (Table 2's degraded

@@ -30,7 +30,7 @@ from humansync_ns.synthetic.rig import (
     invert_rigid,
     moving_camera_poses,
     random_intrinsics,
-    static_camera_poses,
+    static_cameras,
     video_timing,
 )
 from humansync_ns.synthetic.scene import Scene, make_scene
@@ -158,16 +158,19 @@ def simulate_capture(config: Optional[SynthConfig] = None) -> SyntheticCapture:
 
 def _make_rig(config: SynthConfig) -> list[VideoRig]:
     """Static cameras, then the optional moving one; timing and intrinsics per video index."""
-    poses = static_camera_poses(stream_rng(config.seed, _STREAM_RIG), config)
+    def intrinsics_rng(index: int) -> np.random.Generator:
+        return stream_rng(config.seed, _STREAM_RIG, 1, index)
+
+    poses, intrinsics = static_cameras(stream_rng(config.seed, _STREAM_RIG), config, intrinsics_rng)
     videos = []
     num_videos = config.num_cameras + int(config.moving_camera)
     for index in range(num_videos):
         fps = config.video_fps(index)
         start, num_frames = video_timing(stream_rng(config.seed, _STREAM_TIMING, index), config, fps)
-        K = random_intrinsics(stream_rng(config.seed, _STREAM_RIG, 1, index), config)
         if index < config.num_cameras:
-            c2w = poses[index]
+            K, c2w = intrinsics[index], poses[index]
         else:
+            K = random_intrinsics(intrinsics_rng(index), config)
             c2w = moving_camera_poses(stream_rng(config.seed, _STREAM_MOVING), start + np.arange(num_frames) / fps)
         videos.append(VideoRig(f"cam{index:02d}", fps, num_frames, start, K, config.width, config.height, c2w))
     return videos

@@ -1,16 +1,21 @@
 """Every knob of the synthetic capture generator, in one dataclass (tyro turns it into the CLI).
 
 The defaults model what a real capture gives the calibration: eight unsynchronized static cameras
-and a monocular estimator whose errors match the "all of the above" row of
+on an irregular ring (the sparse, hard case) and a monocular estimator whose errors match the "all of the above" row of
 `/work/shared/notes/calibration-accuracy.md` (3° per-frame root jitter, joint noise, 3 % garbage
 frames, a slowly drifting 5 % error of the root depth). `noise_free()` gives the clean truth.
+
+Rigs like the paper's data sets (Sec. 4: 29-31 cameras on CMU Panoptic, 20 on Mobile-Stage) are
+presets: `SynthConfig.panoptic_like()` (``--rig dome --num-cameras 30``) and
+`SynthConfig.mobile_stage_like()` (``--rig stage --num-cameras 20``); `SynthConfig.sparse_ring()`
+is the default's layout.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 
 class SynthConfigError(ValueError):
@@ -39,6 +44,11 @@ class SynthConfig:
     """Each video runs up to this many seconds longer than `duration_s` (uniformly drawn)."""
 
     # --- cameras ------------------------------------------------------------------------------
+    rig: Literal["ring", "dome", "stage"] = "ring"
+    """Layout of the static cameras. ring: random distances, heights and fields of view around the
+    scene (camera_distance_m, camera_height_m, horizontal_fov_deg); dome: CMU-Panoptic-like rows at
+    three heights all the way round; stage: Mobile-Stage-like rows on a frontal 200° arc. Dome and
+    stage cameras frame the walking area (synthetic/rig.py)."""
     num_cameras: int = 8
     """Number of static cameras around the scene."""
     moving_camera: bool = False
@@ -54,11 +64,12 @@ class SynthConfig:
     height: int = 120
     """Image height in pixels (even, for H.264 yuv420p)."""
     camera_distance_m: tuple[float, float] = (3.0, 5.0)
-    """Range of the static cameras' horizontal distances to the scene centre, metres."""
+    """Ring rig: range of the static cameras' horizontal distances to the scene centre, metres."""
     camera_height_m: tuple[float, float] = (1.0, 3.0)
-    """Range of the static cameras' heights above the floor, metres."""
+    """Ring rig: range of the static cameras' heights above the floor, metres."""
     horizontal_fov_deg: tuple[float, float] = (55.0, 75.0)
-    """Range of the horizontal field of view; each camera draws its own focal length from it."""
+    """Ring rig and moving camera: range of the horizontal field of view; each camera draws its own
+    focal length from it."""
 
     # --- outputs ------------------------------------------------------------------------------
     render_videos: bool = True
@@ -116,6 +127,21 @@ class SynthConfig:
             image_noise_sigma=0.0,
         )
 
+    @classmethod
+    def panoptic_like(cls, **changes: Any) -> "SynthConfig":
+        """30 static cameras on a dome (CMU Panoptic's HD cameras; the paper trains on 29-30)."""
+        return cls(**{"rig": "dome", "num_cameras": 30, **changes})
+
+    @classmethod
+    def mobile_stage_like(cls, **changes: Any) -> "SynthConfig":
+        """20 static cameras on a frontal arc (Mobile-Stage; the paper trains on 20)."""
+        return cls(**{"rig": "stage", "num_cameras": 20, **changes})
+
+    @classmethod
+    def sparse_ring(cls, **changes: Any) -> "SynthConfig":
+        """The default: 8 cameras on an irregular ring, where the field has few views (the hard case)."""
+        return cls(**{"rig": "ring", "num_cameras": 8, **changes})
+
     def replace(self, **changes: Any) -> "SynthConfig":
         """A validated copy with some fields changed."""
         return dataclasses.replace(self, **changes)
@@ -128,6 +154,7 @@ class SynthConfig:
         _check(1 <= self.num_people <= 3, "num_people", f"must be 1, 2 or 3, got {self.num_people}")
         _check(self.num_cameras >= 1 or self.moving_camera, "num_cameras", f"needs at least one camera, got {self.num_cameras}")
         _check(self.num_cameras >= 0, "num_cameras", f"must be >= 0, got {self.num_cameras}")
+        _check(self.rig in ("ring", "dome", "stage"), "rig", f"must be ring, dome or stage, got {self.rig!r}")
         _check(self.duration_s > 0, "duration_s", f"must be positive, got {self.duration_s}")
         _check(self.start_spread_s >= 0, "start_spread_s", f"must be >= 0, got {self.start_spread_s}")
         _check(

@@ -29,6 +29,19 @@ MIN_SEPARATION_M = 0.7
 """Closest two people's pelvises may come (bodies are ~0.25 m in radius plus swinging arms)."""
 _HOME_RADIUS_M = 0.9
 _ANKLE_HEIGHT_M = 0.07
+BODY_HEIGHT_LIMIT_M = 1.9
+"""No joint of any person rises above this height (the head reaches about 1.75 m)."""
+
+
+def walking_area_radius_m(num_people: int) -> float:
+    """Radius around the origin that every joint of `num_people` people stays inside, at all times.
+
+    One person wanders around the scene centre; two or three have home areas on a ring 1 m out
+    (`_home_positions`); tests/synthetic/test_people.py checks the bound over many seeds. The dense
+    rigs (synthetic/rig.py) frame the cylinder of this radius and `BODY_HEIGHT_LIMIT_M`.
+    """
+    return 1.6 if num_people == 1 else 2.3
+
 
 
 @dataclass

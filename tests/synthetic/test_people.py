@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from humansync_ns.motion.joints import JOINT_INDEX
-from humansync_ns.synthetic.people import MIN_SEPARATION_M, simulate_people
+from humansync_ns.synthetic.people import BODY_HEIGHT_LIMIT_M, MIN_SEPARATION_M, simulate_people, walking_area_radius_m
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,14 @@ def test_same_seed_same_people():
     c = simulate_people(np.random.default_rng(4), 2, 0.0, 3.0).evaluate(np.linspace(0, 3, 20)).joints
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 0.1
+
+
+@pytest.mark.parametrize("num_people", [1, 2, 3])
+def test_people_stay_inside_the_walking_area(num_people):
+    """The dense rigs frame the cylinder of `walking_area_radius_m` up to `BODY_HEIGHT_LIMIT_M`: every
+    joint of every person stays inside it, over many seeds."""
+    radius = walking_area_radius_m(num_people)
+    for seed in range(12):
+        joints = simulate_people(np.random.default_rng(100 + seed), num_people, 0.0, 12.0).evaluate(np.linspace(0, 12, 300)).joints
+        assert np.linalg.norm(joints[..., :2], axis=-1).max() < radius, (seed, num_people)
+        assert joints[..., 2].max() < BODY_HEIGHT_LIMIT_M, (seed, num_people)

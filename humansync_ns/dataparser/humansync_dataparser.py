@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Optional, Tuple, Type
+from typing import Any, Literal, Optional, Tuple, Type
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from humansync_ns.dataparser.normalization import (
     TimeNormalization,
     apply_scene_transform,
     compute_scene_transform,
+    fit_scene_to_points,
     representative_poses,
 )
 from humansync_ns.dataparser.split import eval_rows, resolve_eval_videos, strided_rows
@@ -56,8 +57,14 @@ class HumanSyncDataParserConfig(DataParserConfig):
     """How to rotate the calibration world into the scene box (nerfstudio's auto_orient)."""
     center_method: CenterMethod = "focus"
     """How to centre it: 'focus' suits cameras looking inward at people."""
+    scene_box_from: Literal["cameras", "people"] = "cameras"
+    """What fills the scene box [-1, 1]^3 (the part of space the field's grids resolve finely; the
+    scene contraction squeezes everything else into the outer shell). cameras: every camera centre
+    (nerfstudio's convention); people: the box around the people's calibrated joints that
+    humansync-process records (`people_points` in transforms.json), so the grid cells go where the
+    scene moves."""
     auto_scale_poses: bool = True
-    """Scale so every camera centre lies in [-1, 1]^3."""
+    """Scale so every camera centre lies in [-1, 1]^3 (scene_box_from cameras)."""
     scale_factor: float = 1.0
     """Extra scale applied after auto scaling."""
     scene_scale: float = 1.0
@@ -106,6 +113,13 @@ class HumanSyncDataParser(DataParser):
             representative_poses(data.camera_to_world_opengl, data.video_index, moving),
             config.orientation_method, config.center_method, config.auto_scale_poses, config.scale_factor,
         )
+        if config.scene_box_from == "people":
+            if data.people_points is None:
+                raise TransformsFormatError(
+                    f"{data.path}: field 'people_points' is missing, which scene_box_from='people' needs; "
+                    "re-run humansync-process with --motion-dir, or use scene_box_from='cameras'"
+                )
+            transform, scale = fit_scene_to_points(transform, data.people_points, config.scale_factor)
         ground_truth = _load_ground_truth(data) if data.ground_truth_path is not None else None
         if not eval_videos:
             CONSOLE.print("[yellow]humansync-data: a single video, no held-out camera: eval uses the training frames")

@@ -88,6 +88,30 @@ def compute_scene_transform(
     return transform.numpy().astype(np.float64), scale * float(scale_factor)
 
 
+PEOPLE_QUANTILE = 0.01
+"""Fraction of the people's joints (per axis and side) left outside the box: garbage frames."""
+PEOPLE_PADDING_M = 0.3
+"""Margin around the people's joints, metres: limbs' thickness and the joints' depth errors."""
+
+
+def fit_scene_to_points(transform: np.ndarray, points: np.ndarray, scale_factor: float) -> tuple[np.ndarray, float]:
+    """The same orientation as `transform`, re-centred and scaled so that the box around `points`
+    ((M, 3) in the calibration world, e.g. the people's joints) fills the scene box [-1, 1]^3.
+
+    The box is axis-aligned in the oriented frame and spans the `PEOPLE_QUANTILE` quantiles of the
+    points plus `PEOPLE_PADDING_M`; its centre goes to the origin and its largest half-extent to 1
+    (times `scale_factor`). Used to give the people's region the grid's resolution
+    (`scene_box_from="people"`); the scene contraction maps everything outside it, the room and the
+    cameras, into the outer shell."""
+    rotation = np.asarray(transform, dtype=np.float64)[:, :3]
+    rotated = np.asarray(points, dtype=np.float64) @ rotation.T
+    low = np.quantile(rotated, PEOPLE_QUANTILE, axis=0) - PEOPLE_PADDING_M
+    high = np.quantile(rotated, 1.0 - PEOPLE_QUANTILE, axis=0) + PEOPLE_PADDING_M
+    centre = 0.5 * (low + high)
+    half_extent = float(np.max(0.5 * (high - low)))
+    return np.concatenate([rotation, -centre[:, None]], axis=1), scale_factor / half_extent
+
+
 def apply_scene_transform(camera_to_world_opengl: np.ndarray, transform: np.ndarray, scale: float) -> np.ndarray:
     """(N, 4, 4) calibration-world poses → (N, 3, 4) scene-box poses (see module docstring)."""
     poses = np.einsum("ij,njk->nik", transform[:, :3], camera_to_world_opengl[:, :3, :])

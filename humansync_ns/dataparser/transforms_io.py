@@ -68,6 +68,9 @@ class TransformsData:
     """(N, 4, 4) float64 OpenGL camera-to-world in the calibration's world."""
     calibration_path: Optional[Path] = None
     ground_truth_path: Optional[Path] = None
+    people_points: Optional[np.ndarray] = None
+    """(M, 3) sample of the people's joints in the calibration's world, when humansync-process
+    could compute it (processing/people_region.py)."""
     is_plain: bool = False
     """True when read through the plain ns-process-data fallback."""
 
@@ -272,9 +275,24 @@ def _read_humansync(raw: dict, path: Path) -> TransformsData:
         camera_to_world_opengl=poses,
         calibration_path=_optional_path(raw, "calibration", path),
         ground_truth_path=_optional_path(raw, "ground_truth", path),
+        people_points=_people_points(raw, source),
     )
     _check_videos(data)
     return data
+
+
+def _people_points(raw: dict, source: str) -> Optional[np.ndarray]:
+    """The optional `people_points` as an (M, 3) array of finite numbers, M >= 1."""
+    entry = raw.get("people_points")
+    if entry is None:
+        return None
+    try:
+        points = np.array(entry, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise _fail(source, "people_points", f"must be a list of [x, y, z] points ({err})") from None
+    if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0 or not np.all(np.isfinite(points)):
+        raise _fail(source, "people_points", f"must be a non-empty list of finite [x, y, z] points, got shape {points.shape}")
+    return points
 
 
 def _optional_path(raw: dict, key: str, path: Path) -> Optional[Path]:

@@ -24,6 +24,7 @@ from typing import Optional
 from humansync_ns.calibration.calibration_io import Calibration, VideoCalibration, load_calibration, save_calibration
 from humansync_ns.motion.format import MotionTrack, load_motion_dir
 from humansync_ns.processing.frames import ExtractedVideo, FrameExtractionError, extract_frames, find_video_sources
+from humansync_ns.processing.people_region import people_points
 from humansync_ns.processing.transforms_writer import VideoFrames, build_transforms, local_times
 
 
@@ -158,6 +159,7 @@ def process_capture(
         load_calibration(ground_truth_path)  # validates; raises naming the file
         shutil.copyfile(ground_truth_path, output_dir / "ground_truth.json")
         ground_truth_file = "ground_truth.json"
-    transforms = build_transforms(videos, "calibration.json", ground_truth_file, report.excluded)
+    people = people_points(calibration, {name: tracks[name] for name in report.included if name in tracks})
+    transforms = build_transforms(videos, "calibration.json", ground_truth_file, report.excluded, people)
     report.transforms_path.write_text(json.dumps(transforms, indent=1))
     return report

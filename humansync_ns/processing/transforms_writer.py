@@ -58,8 +58,10 @@ def _video_entry(video: VideoFrames) -> dict[str, Any]:
 
 def build_transforms(videos: list[VideoFrames], calibration_file: Optional[str] = "calibration.json",
                      ground_truth_file: Optional[str] = None,
-                     excluded: Optional[list[dict[str, str]]] = None) -> dict[str, Any]:
-    """The `transforms.json` dictionary; frame paths are `images/<video>/frame_%06d.png`."""
+                     excluded: Optional[list[dict[str, str]]] = None,
+                     people_points: Optional[np.ndarray] = None) -> dict[str, Any]:
+    """The `transforms.json` dictionary; frame paths are `images/<video>/frame_%06d.png`;
+    `people_points` (processing/people_region.py) are recorded when given."""
     frames = []
     for v, video in enumerate(videos):
         entry = _video_entry(video)
@@ -80,5 +82,7 @@ def build_transforms(videos: list[VideoFrames], calibration_file: Optional[str] 
         out["ground_truth"] = ground_truth_file
     out["videos"] = [_video_entry(video) for video in videos]
     out["excluded"] = list(excluded or [])
+    if people_points is not None:
+        out["people_points"] = np.round(np.asarray(people_points, dtype=np.float64), 4).tolist()
     out["frames"] = frames
     return out

@@ -1,8 +1,8 @@
 """nerfstudio registrations: the ``humansync`` / ``humansync-small`` methods and ``humansync-data``.
 
 Both presets come from one builder (``build_method``): ``humansync`` has the paper's defaults
-(Sec. 4.1: 300k steps, coarse-to-fine over the first third, time resolution 240, L = 4 levels up to
-384, poses from s0 = 2k, offsets from s0 + s1 = 20k) for a GPU; ``humansync-small`` overrides sizes
+(Sec. 4.1: 300k steps, coarse-to-fine over the first third, L = 4 levels up to 384, poses from
+s0 = 2k, offsets from s0 + s1 = 20k; the time axis has a cell per frame, where the paper fixed 240) for a GPU; ``humansync-small`` overrides sizes
 and steps so a small capture trains to a recognisable reconstruction in minutes on 2 CPU cores.
 
 This module is loaded by nerfstudio's plugin registry for *every* ``ns-train`` call, so it imports
@@ -174,12 +174,10 @@ def _humansync_small() -> "MethodSpecification":
         steps_per_eval_image=500,
         steps_per_save=1000,
         grid_base_resolution=(32, 32, 32),
-        # About one time cell per two frames of a 30 fps clip of a few seconds (the demo's). Cells
-        # much finer than a frame are each fitted to whichever frames land in them, and the offsets'
-        # gradient becomes noise: against a frozen field, a 2-frame push is not undone at 2.2 cells
-        # per frame, and at 0.55 it is for one of two videos, in part
-        # (benchmarks/results/refinement_signal.json).
-        time_resolution=96,
+        # One time cell per three frames (96 cells on the demo's clip before this was derived from
+        # the capture). Cells much finer than a frame are each fitted to whichever frames land in
+        # them, and the offsets' gradient becomes noise (benchmarks/results/refinement_signal.json).
+        frames_per_time_cell=3.0,
         multiscale_res=(1, 2, 4),
         grid_feature_dim=16,
         hidden_dim=32,

@@ -21,7 +21,9 @@ under ``no_grad``). The schedule is a pure function of the step, identical on ev
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Literal, Optional, Tuple, Type
 
@@ -30,7 +32,7 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.cameras.rays import RayBundle, RaySamples
 from nerfstudio.configs.config_utils import to_immutable_dict
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes, TrainingCallbackLocation
 from nerfstudio.field_components.field_heads import FieldHeadNames
@@ -85,10 +87,14 @@ class HumanSyncModelConfig(ModelConfig):
     """Colour behind the last sample."""
     grid_base_resolution: Tuple[int, int, int] = (48, 48, 48)
     """Spatial (x, y, z) resolution of the coarsest K-Planes level."""
-    time_resolution: int = 240
-    """Resolution of the time axis of every space-time plane (paper: 240). Keep it at or below about
-    one cell per frame of the capture's span: finer cells leave the time offsets without a usable
-    gradient (measured, see method_configs.py)."""
+    time_resolution: Optional[int] = None
+    """Cells of the time axis of every space-time plane; None derives them from the capture (one
+    cell per ``frames_per_time_cell`` frames of the normalised time range), so the same preset fits a
+    clip of any length (the paper's 240 were for its clips)."""
+    frames_per_time_cell: float = 1.0
+    """Frames of the fastest video per time cell when ``time_resolution`` is None. Cells finer than a
+    frame are each fitted to whichever frames land in them, and the time offsets' gradient becomes
+    noise (benchmarks/results/refinement_signal.json)."""
     multiscale_res: Tuple[int, ...] = (1, 2, 4, 8)
     """Spatial resolution multipliers, one per level L (paper: L = 4 or 5, finest 384)."""
     grid_feature_dim: int = 32
@@ -151,6 +157,33 @@ class HumanSyncModelConfig(ModelConfig):
     """MLP / SH implementation: tcnn when installed (falls back to torch with a warning), or torch."""
 
 
+def time_cells(time_normalization: Optional[Dict[str, float]], fps: Optional[Tensor], frames_per_cell: float) -> int:
+    """Time cells for one cell per ``frames_per_cell`` frames of the fastest video over the
+    normalised time range [0, 1], which spans ``span_s / (1 - 2 margin)`` seconds (at least 2 cells)."""
+    if time_normalization is None or fps is None or fps.numel() == 0:
+        raise ValueError("humansync model: time_resolution=None needs the dataparser's time_normalization and fps metadata")
+    if not frames_per_cell > 0:
+        raise ValueError(f"frames_per_time_cell must be positive, got {frames_per_cell}")
+    seconds = float(time_normalization["span_s"]) / (1.0 - 2.0 * float(time_normalization["margin"]))
+    return max(2, int(math.ceil(seconds * float(fps.max()) / frames_per_cell)))
+
+
+def _detached_rays(ray_bundle: RayBundle) -> RayBundle:
+    """The bundle with origins, directions and times cut from the autograd graph."""
+    times = None if ray_bundle.times is None else ray_bundle.times.detach()
+    return dataclasses.replace(ray_bundle, origins=ray_bundle.origins.detach(), directions=ray_bundle.directions.detach(), times=times)
+
+
+def _attach_rays(ray_samples: RaySamples, ray_bundle: RayBundle) -> None:
+    """Give the field's samples the bundle's differentiable origins, directions and times (their
+    depths along the rays stay those the proposal sampler chose)."""
+    frustums = ray_samples.frustums
+    frustums.origins = ray_bundle.origins[..., None, :].expand_as(frustums.origins)
+    frustums.directions = ray_bundle.directions[..., None, :].expand_as(frustums.directions)
+    if ray_bundle.times is not None and ray_samples.times is not None:
+        ray_samples.times = ray_bundle.times[..., None, :].expand_as(ray_samples.times)
+
+
 def _metadata_tensor(metadata: Dict, key: str, num_images: int) -> Tensor:
     if key not in metadata:
         raise ValueError(f"humansync model: dataparser metadata lacks '{key}' (see docs/architecture.md)")
@@ -187,7 +220,7 @@ class HumanSyncModel(Model):
             num_videos=self.num_videos,
             train_videos=self.train_videos,
             grid_resolution=self.config.grid_base_resolution,
-            time_resolution=self.config.time_resolution,
+            time_resolution=self.time_resolution,
             multiscale=self.config.multiscale_res,
             num_components=self.config.grid_feature_dim,
             geo_feat_dim=self.config.geo_feat_dim,
@@ -239,6 +272,9 @@ class HumanSyncModel(Model):
         fps = meta.get("fps")
         self.fps = None if fps is None else torch.as_tensor(fps, dtype=torch.float32).reshape(-1)
         self.ground_truth: Optional[Dict] = meta.get("ground_truth")
+        self.time_resolution = self.config.time_resolution or time_cells(
+            meta.get("time_normalization"), self.fps, self.config.frames_per_time_cell
+        )
 
     def _build_proposal_networks(self, distortion: Optional[SceneContraction]) -> torch.nn.ModuleList:
         """One K-Planes proposal field per proposal iteration (the last args entry repeats)."""
@@ -355,8 +391,14 @@ class HumanSyncModel(Model):
             # Eval / viewer rays use the mean appearance code, never a (maybe untrained) video's.
             ray_bundle.metadata = {k: v for k, v in ray_bundle.metadata.items() if k != "video_index"}
         # Step 4: bind the (shifted) times; the proposal sampler calls density_fn(positions) only.
-        density_fns = [functools.partial(net.density_fn, times=ray_bundle.times) for net in self.proposal_networks]
-        ray_samples, weights_list, ray_samples_list = self.proposal_sampler(ray_bundle, density_fns=density_fns)
+        # The proposals sample along the corrected rays, but only the photometric loss may move the
+        # calibration: the interlevel loss would otherwise pull poses and offsets, through the
+        # proposal densities, toward wherever the proposals agree with the field.
+        sampling_bundle = _detached_rays(ray_bundle) if self.training else ray_bundle
+        density_fns = [functools.partial(net.density_fn, times=sampling_bundle.times) for net in self.proposal_networks]
+        ray_samples, weights_list, ray_samples_list = self.proposal_sampler(sampling_bundle, density_fns=density_fns)
+        if self.training:
+            _attach_rays(ray_samples, ray_bundle)
         field_outputs = self.field(ray_samples)
         weights = ray_samples.get_weights(field_outputs[FieldHeadNames.DENSITY])
         weights_list.append(weights)

@@ -10,7 +10,7 @@ import pytest
 
 from humansync_ns import method_configs
 
-from model_testkit import make_model, two_static_one_moving_metadata
+from model_testkit import make_model, tiny_config, two_static_one_moving_metadata
 
 
 def test_paper_defaults():
@@ -18,7 +18,7 @@ def test_paper_defaults():
     model = config.pipeline.model
     assert config.method_name == "humansync" and config.max_num_iterations == 300_000
     assert (model.pose_start_step, model.time_offset_delay) == (2_000, 18_000)
-    assert model.coarse_to_fine_end_step == 100_000 and model.time_resolution == 240
+    assert model.coarse_to_fine_end_step == 100_000 and model.time_resolution is None and model.frames_per_time_cell == 1.0
     assert model.grid_base_resolution[0] * model.multiscale_res[-1] == 384 and len(model.multiscale_res) == 4
 
 
@@ -79,3 +79,15 @@ def test_fit_schedule_keeps_every_step_count_at_its_fraction_of_the_run():
     assert preset_model.pose_start_step == 200  # the shared preset is untouched (the copy was fitted)
     with pytest.raises(ValueError, match="positive"):
         method_configs.fit_schedule(config, 0)
+
+
+@pytest.mark.parametrize("frames_per_cell, expected", [(1.0, 25), (3.0, 9), (100.0, 2)])
+def test_time_axis_is_derived_from_the_captures_span_and_frame_rate(frames_per_cell, expected):
+    """With time_resolution None, the time axis gets a cell per `frames_per_time_cell` frames of the
+    fastest video over the normalised range: here 2 s with a 10 % margin on each side is 2.5 s, at
+    10 fps 25 frames (at least 2 cells)."""
+    model_config = tiny_config(time_resolution=None, frames_per_time_cell=frames_per_cell)
+    model = make_model(two_static_one_moving_metadata(), model_config)
+    assert model.time_resolution == expected
+    for plane in model.field.temporal_planes():
+        assert plane.shape[-2] == expected or plane.shape[-1] == expected, plane.shape

@@ -60,3 +60,25 @@ def test_update_to_step_restores_schedule():
     assert model.camera_optimizer.trainable and model.time_offsets.trainable
     model.update_to_step(0)
     assert not model.camera_optimizer.trainable and not model.time_offsets.trainable
+
+
+def test_only_the_photometric_loss_moves_the_calibration():
+    """The proposal sampler runs on the corrected rays, but the interlevel loss (proposal weights
+    against the field's) must not reach the poses or the offsets; the colour loss must."""
+    model = make_model(two_static_one_moving_metadata(), tiny_config(pose_start_step=0, time_offset_delay=0))
+    with torch.no_grad():
+        for net in [model.field, *model.proposal_networks]:
+            for plane in net.temporal_planes():
+                plane.uniform_(0.5, 1.5, generator=torch.Generator().manual_seed(2))
+    attrs = TrainingCallbackAttributes(optimizers=None, grad_scaler=None, pipeline=None, trainer=None)
+    for callback in model.get_training_callbacks(attrs):
+        callback.run_callback_at_location(0, TrainingCallbackLocation.BEFORE_TRAIN_ITERATION)
+    model.train()
+    calibration = [model.camera_optimizer.pose_adjustment, model.time_offsets.delta]
+    batch = {"image": torch.rand(48, 3, generator=torch.Generator().manual_seed(1))}
+    for key, reaches in (("interlevel", False), ("rgb", True)):
+        model.zero_grad(set_to_none=True)
+        outputs = model(random_rays(48, num_images=10, seed=3))
+        model.get_loss_dict(outputs, batch)[key].backward()
+        moved = [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in calibration]
+        assert moved == [reaches, reaches], (key, moved)

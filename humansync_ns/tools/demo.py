@@ -27,8 +27,10 @@ from humansync_ns.synthetic.config import SynthConfig
 
 
 def _demo_capture() -> SynthConfig:
-    """The default synthetic capture, shortened so the demo trains in minutes on two CPU cores."""
-    return SynthConfig().replace(duration_s=6.0)
+    """A Panoptic-like dome of 30 cameras (the paper's regime: 29-30 training views), shortened so
+    the demo runs in minutes on two CPU cores. ``--capture.rig ring --capture.num-cameras 8`` is the
+    sparse case, where the novel views lose the person."""
+    return SynthConfig.panoptic_like(duration_s=6.0)
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Demo:
 
         stage("6/6 render")
         video_path = _render(config_path, output / "renders" / "bullet_time.mp4", self.render_frames)
+        sheets = _contact_sheets(video_path, output / "refined" / "eval_images", output / "renders")
         done("6/6 render")
 
         summary = {
@@ -111,6 +114,7 @@ class Demo:
                 "trained_config": str(config_path),
                 "refined_calibration": str(refined_path),
                 "novel_view_video": str(video_path),
+                **{name: str(path) for name, path in sheets.items()},
             },
             "seconds": {**stage_seconds, "total": time.perf_counter() - start},
         }
@@ -211,6 +215,27 @@ def _render(config_path: Path, video_path: Path, num_frames: int) -> Path:
     from humansync_ns.tools.render import BulletTime
 
     return BulletTime(load_config=config_path, output_path=video_path, num_frames=num_frames).main()
+
+
+def _contact_sheets(video_path: Path, eval_images: Path, out_dir: Path) -> dict[str, Path]:
+    """PNGs to look at: frames of the novel-view video, and the held-out camera's ground truth
+    (top row) above the field's renders (bottom row) at evenly spaced scored frames."""
+    import numpy as np
+    from PIL import Image
+
+    from humansync_ns.render.contact_sheet import grid, video_contact_sheet
+
+    sheets = {"novel_view_contact_sheet": video_contact_sheet(video_path, video_path.with_name(video_path.stem + "_sheet.png"))}
+    pairs = sorted(eval_images.glob("eval_*.png"))
+    if pairs:
+        picks = np.unique(np.linspace(0, len(pairs) - 1, min(6, len(pairs))).round().astype(int))
+        images = [np.asarray(Image.open(pairs[i]).convert("RGB")) for i in picks]
+        half = images[0].shape[1] // 2  # each eval image is ground truth | render, side by side
+        rows = [[image[:, :half] for image in images], [image[:, half:] for image in images]]
+        path = out_dir / "held_out_sheet.png"
+        Image.fromarray(grid(rows, labels=["ground truth", "rendered"], scale=3)).save(path)
+        sheets["held_out_contact_sheet"] = path
+    return sheets
 
 
 def _print_summary(console: Any, summary: dict[str, Any], summary_path: Path) -> None:

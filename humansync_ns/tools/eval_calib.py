@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import tyro
+from humansync_ns.tools.cli_errors import run_cli
 
 
 @dataclass
@@ -66,7 +66,8 @@ class EvalCalib:
 
 
 def entrypoint() -> None:
-    tyro.cli(EvalCalib).main()
+    """Console script `humansync-eval-calib`."""
+    run_cli("humansync-eval-calib", EvalCalib)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-import tyro
-
 from humansync_ns.motion.format import save_motion
 from humansync_ns.motion.importers import READERS, find_inputs
 from humansync_ns.motion.person_mapping import load_person_mapping
+from humansync_ns.tools.cli_errors import UsageError, run_cli
 
 
 @dataclass
@@ -54,14 +53,14 @@ class ImportMotion:
     def main(self) -> None:
         files = find_inputs(self.tool, self.input)
         if self.name is not None and len(files) > 1:
-            raise ValueError(f"--name names one video, but {self.input} holds {len(files)} {self.tool} outputs")
+            raise UsageError(f"--name names one video, but {self.input} holds {len(files)} {self.tool} outputs")
         mapping = load_person_mapping(self.person_mapping) if self.person_mapping is not None else None
         names: dict[str, Path] = {}
         for file in files:
             result = READERS[self.tool](file, fps=self.fps, person_mapping=mapping, name=self.name, **self._tool_options())
             track = result.track
             if track.name in names:
-                raise ValueError(f"{file} and {names[track.name]} both import as '{track.name}'; import them one by one with --name")
+                raise UsageError(f"{file} and {names[track.name]} both import as '{track.name}'; import them one by one with --name")
             names[track.name] = file
             out = save_motion(track, self.output / f"{track.name}.npz")
             print(
@@ -84,17 +83,13 @@ class ImportMotion:
             if option in accepted:
                 options[option] = value
             elif value != getattr(defaults, option):
-                raise ValueError(f"--{option.replace('_', '-')} does not apply to --tool {self.tool}")
+                raise UsageError(f"--{option.replace('_', '-')} does not apply to --tool {self.tool}")
         return options
 
 
 def entrypoint() -> None:
-    """Console script `humansync-import-motion`; bad input ends with its message, not a traceback."""
-    command = tyro.cli(ImportMotion)
-    try:
-        command.main()
-    except (ValueError, FileNotFoundError) as err:  # MotionFormatError and PersonMappingError are ValueErrors
-        raise SystemExit(f"humansync-import-motion: {err}") from err
+    """Console script `humansync-import-motion`."""
+    run_cli("humansync-import-motion", ImportMotion)
 
 
 if __name__ == "__main__":

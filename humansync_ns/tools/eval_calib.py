@@ -32,7 +32,8 @@ class EvalCalib:
         from humansync_ns.calibration.calibration_io import load_calibration
         from humansync_ns.calibration.errors import calibration_errors
 
-        errors = calibration_errors(load_calibration(self.calibration), load_calibration(self.ground_truth))
+        errors = calibration_errors(load_calibration(self.calibration), load_calibration(self.ground_truth),
+                                    str(self.calibration), str(self.ground_truth))
         result = errors.to_dict()
         if self.json:
             print(json.dumps(result, indent=2))

@@ -48,7 +48,8 @@ class ImportMotion:
     rest_pelvis: Optional[tuple[float, float, float]] = None
     """gvhmr --frame global: rest pelvis joint of the subject's SMPL-X at zero pose, metres."""
     trust_pickle: bool = False
-    """gvhmr: allow torch.load to unpickle arbitrary objects (trusted files only)."""
+    """wham, phalp, gvhmr: unpickle any object, which runs any code the file holds (trusted files only); by
+    default only containers, numbers, strings and numpy arrays (wham, phalp) or tensors (gvhmr) are read."""
 
     def main(self) -> None:
         files = find_inputs(self.tool, self.input)
@@ -72,9 +73,9 @@ class ImportMotion:
         """The options the chosen tool takes; an option meant for another tool is an error."""
         accepted = {
             "slahmr": {"width", "height"},
-            "wham": {"num_frames", "width", "height"},
+            "wham": {"num_frames", "width", "height", "trust_pickle"},
             "gvhmr": {"width", "height", "frame", "rest_pelvis", "trust_pickle"},
-            "phalp": {"num_frames", "focal_length"},
+            "phalp": {"num_frames", "focal_length", "trust_pickle"},
         }[self.tool]
         defaults = ImportMotion(tool=self.tool, input=self.input, output=self.output)
         options = {}

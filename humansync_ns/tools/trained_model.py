@@ -20,7 +20,6 @@ def check_trained_config(config_path: Path) -> None:
     """Raises `TrainedModelError` unless `config_path` is a nerfstudio training config of an
     installed method whose checkpoint folder holds a checkpoint."""
     import yaml
-    from nerfstudio.configs.method_configs import all_methods
     from nerfstudio.engine.trainer import TrainerConfig
 
     config_path = Path(config_path)
@@ -32,6 +31,8 @@ def check_trained_config(config_path: Path) -> None:
         raise TrainedModelError(f"{config_path}: not a readable YAML file ({err})") from err
     if not isinstance(config, TrainerConfig):
         raise TrainedModelError(f"{config_path}: not a nerfstudio training config (its top level is a {type(config).__name__})")
+    from nerfstudio.configs.method_configs import all_methods  # discovers every installed method: slow, so only now
+
     if config.method_name not in all_methods:
         raise TrainedModelError(f"{config_path}: method_name '{config.method_name}' is not an installed nerfstudio method")
     checkpoints = config.get_checkpoint_dir()

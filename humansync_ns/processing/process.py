@@ -63,8 +63,8 @@ OUTPUT_FILES = ("calibration.json", "transforms.json", "ground_truth.json")
 """The files `process_capture` writes at the top of the output folder (besides the frame folders)."""
 
 
-def check_output_folder(output_dir: Path, inputs: dict[str, Optional[Path]], names: list[str], num_downscales: int,
-                        overwrite: bool) -> None:
+def _check_output_folder(output_dir: Path, inputs: dict[str, Optional[Path]], names: list[str], num_downscales: int,
+                         overwrite: bool) -> None:
     """Refuses an output that overlaps an input, or a non-empty output folder unless `overwrite`.
 
     Args:
@@ -75,12 +75,11 @@ def check_output_folder(output_dir: Path, inputs: dict[str, Optional[Path]], nam
         raise ProcessError(f"--output {output_dir}: is a file, not a folder")
     targets = [output_dir / name for name in OUTPUT_FILES]
     targets += [folder for name in names for folder in frame_folders(output_dir, name, num_downscales)]
+    given = {option: (Path(path), Path(path).resolve()) for option, path in inputs.items() if path is not None}
     for target in targets:
-        for option, path in inputs.items():
-            if path is None:
-                continue
-            written, given = target.resolve(), Path(path).resolve()
-            if written == given or written.is_relative_to(given) or given.is_relative_to(written):
+        written = target.resolve()
+        for option, (path, resolved) in given.items():
+            if written == resolved or written.is_relative_to(resolved) or resolved.is_relative_to(written):
                 raise ProcessError(
                     f"--output {output_dir}: humansync-process would write {target}, which overlaps its input "
                     f"{option} {path}; choose an output folder apart from the inputs"
@@ -98,6 +97,8 @@ def _check_downscales(sources: dict[str, Path], names: list[str], num_downscales
     """Every downscaled copy must keep at least one pixel per side."""
     if num_downscales < 0:
         raise ProcessError(f"--num-downscales must be >= 0, got {num_downscales}")
+    if num_downscales == 0:
+        return
     factor = 2**num_downscales
     for name in names:
         try:
@@ -199,7 +200,7 @@ def process_capture(
     sources = find_video_sources(Path(videos_dir))
     inputs = {"--videos": Path(videos_dir), "--motion-dir": motion_dir, "--calibration": calibration_path,
               "--ground-truth": ground_truth_path, **{f"--videos ({name})": path for name, path in sources.items()}}
-    check_output_folder(output_dir, inputs, list(sources), num_downscales, overwrite)
+    _check_output_folder(output_dir, inputs, list(sources), num_downscales, overwrite)
     # Read every input file before the long work (calibration, frame extraction) starts.
     if ground_truth_path is not None:
         load_calibration(ground_truth_path)  # validates, naming the file; copied once the frames are written

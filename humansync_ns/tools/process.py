@@ -7,6 +7,8 @@
 Extracts every frame (PyAV; or copies frame folders) into images/ (+ images_2/, images_4/, ...),
 calibrates from the motion files unless --calibration is given, and writes calibration.json and
 transforms.json (docs/formats.md section 4). Videos that cannot be used are listed with the reason.
+It checks every input first, never writes into its inputs, deletes nothing, and writes into a
+non-empty --output only with --overwrite (docs/checks.md section 3).
 """
 
 from __future__ import annotations

@@ -35,6 +35,10 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
 numpy arrays, dtypes and scalars (numpy 1 and 2 module names), and joblib's array wrapper; each
 only builds data from its arguments."""
 
+DILL_LOAD_TYPE = ("dill._dill", "_load_type")
+"""Once dill is imported (it extends pickle by default), pickle writes a builtin type such as a
+defaultdict's `dict` factory as `dill._dill._load_type("dict")`: read as that builtin type, if allowed."""
+
 _DECOMPRESSORS: tuple[tuple[bytes, Callable[[bytes], bytes]], ...] = (
     (b"\x78", zlib.decompress),  # joblib's default compressor
     (b"\x1f\x8b", gzip.decompress),
@@ -49,13 +53,17 @@ class RefusedPickleError(pickle.UnpicklingError):
     """A pickle names a global outside `ALLOWED_GLOBALS`."""
 
 
-def _check_global(source: Path, module: str, name: str) -> None:
+def _find_allowed(source: Path, module: str, name: str, find_class: Callable[[str, str], Any], shown: str = "") -> Any:
+    """`find_class(module, name)` for an allowed global; raises `RefusedPickleError` for any other."""
+    if (module, name) == DILL_LOAD_TYPE:
+        return lambda type_name: _find_allowed(source, "builtins", type_name, find_class, f"{module}.{name}('{type_name}')")
     if (module, name) not in ALLOWED_GLOBALS:
         raise RefusedPickleError(
-            f"{source}: refused to load the global '{module}.{name}': an estimator's output holds only "
+            f"{source}: refused to load the global '{shown or f'{module}.{name}'}': an estimator's output holds only "
             "containers, numbers, strings and numpy arrays, and unpickling anything else can run code; "
             "if you trust the file, retry with trust_pickle=True (--trust-pickle)"
         )
+    return find_class(module, name)
 
 
 def _restricted_unpickler(source: Path, data: io.BytesIO) -> Any:
@@ -64,15 +72,13 @@ def _restricted_unpickler(source: Path, data: io.BytesIO) -> Any:
 
     class ObjectArrays(pickle.Unpickler):
         def find_class(self, module: str, name: str) -> Any:
-            _check_global(source, module, name)
-            return super().find_class(module, name)
+            return _find_allowed(source, module, name, super().find_class)
 
     class Restricted(NumpyUnpickler):
         dispatch = NumpyUnpickler.dispatch.copy()
 
         def find_class(self, module: str, name: str) -> Any:
-            _check_global(source, module, name)
-            return super().find_class(module, name)
+            return _find_allowed(source, module, name, super().find_class)
 
         def load_build(self) -> None:
             state, wrapper = self.stack[-1], self.stack[-2]

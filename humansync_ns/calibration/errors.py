@@ -17,9 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from humansync_ns.body.rotations import rotation_angle_deg
+from humansync_ns.body.rotations import is_proper_rotation, rotation_angle_deg
 from humansync_ns.calibration.calibration_io import Calibration, VideoCalibration
 from humansync_ns.calibration.sim3 import Sim3, umeyama
+
+
+class EvaluationError(ValueError):
+    """Two calibrations cannot be compared: too few shared videos, or a pose that is not a rotation."""
 
 
 @dataclass
@@ -86,17 +90,35 @@ def _per_frame(video: VideoCalibration, num_frames: int) -> np.ndarray:
     return np.broadcast_to(video.camera_to_world, (num_frames, 4, 4))
 
 
-def calibration_errors(estimate: Calibration, truth: Calibration) -> CalibrationErrors:
-    """Table 1 errors of `estimate` against `truth` on the videos both contain (matched by name)."""
+def _check_rotation(video: VideoCalibration, label: str) -> None:
+    bad = np.flatnonzero(~is_proper_rotation(video.camera_to_world[..., :3, :3]).reshape(-1))
+    if bad.size:
+        frame = f" (frame {bad[0]}, {bad.size} frame(s) in all)" if video.is_moving else ""
+        raise EvaluationError(
+            f"{label}: video '{video.name}': camera_to_world[:3, :3] is not a rotation (orthonormal, det +1){frame}; "
+            "its rotation error would be meaningless"
+        )
+
+
+def calibration_errors(estimate: Calibration, truth: Calibration, estimate_label: str = "estimate",
+                       truth_label: str = "truth") -> CalibrationErrors:
+    """Table 1 errors of `estimate` against `truth` on the videos both contain (matched by name).
+
+    Raises `EvaluationError`, naming the calibration by its label (its file, for the CLI), when
+    fewer than 3 videos are shared or a compared pose is not a rotation.
+    """
     truth_names = [v.name for v in truth.videos]
     estimate_names = {v.name for v in estimate.videos}
     names = [n for n in truth_names if n in estimate_names]
     missing = [n for n in truth_names if n not in estimate_names]
     if len(names) < 3:
-        raise ValueError(f"need at least 3 videos in both calibrations to Sim(3)-align them, have {names}")
+        raise EvaluationError(f"{estimate_label} and {truth_label}: need at least 3 videos in both to Sim(3)-align them, "
+                              f"they share {names}")
     pairs = []
     for name in names:
         est, true = estimate.video(name), truth.video(name)
+        _check_rotation(est, estimate_label)
+        _check_rotation(true, truth_label)
         lengths = [v.camera_to_world.shape[0] for v in (est, true) if v.is_moving]
         count = min(lengths) if lengths else 1
         pairs.append((_per_frame(est, count), _per_frame(true, count)))

@@ -57,7 +57,7 @@ def load_person_mapping(path: Union[str, Path]) -> PersonMapping:
         data = json.loads(path.read_text())
     except FileNotFoundError as err:
         raise PersonMappingError(f"{path}: no such person-mapping file") from err
-    except json.JSONDecodeError as err:
+    except ValueError as err:  # json.JSONDecodeError, or UnicodeDecodeError for a file that is not text
         raise PersonMappingError(f"{path}: not valid JSON ({err})") from err
     return validate_person_mapping(data, source=str(path))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from PIL import Image
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -52,8 +52,33 @@ def find_video_sources(videos_dir: Path) -> dict[str, Path]:
     return sources
 
 
+def frame_folders(output_dir: Path, name: str, num_downscales: int) -> list[Path]:
+    """Where one video's frames go: `images/<name>/`, then `images_<2^k>/<name>/` for k = 1..num_downscales."""
+    return [output_dir / "images" / name] + [output_dir / f"images_{2**k}" / name for k in range(1, num_downscales + 1)]
+
+
+def frame_size(source: Path) -> tuple[int, int]:
+    """(width, height) of a video file's stream or of a frame folder's first image, without decoding."""
+    if source.is_dir():
+        files = _image_files(source)
+        if not files:
+            raise FrameExtractionError(f"{source}: no frames")
+        try:
+            with Image.open(files[0]) as image:
+                return image.size
+        except OSError as err:
+            raise FrameExtractionError(f"{files[0]}: cannot read frame ({err})") from err
+    container, stream = _open_video(source)
+    with container:
+        return stream.codec_context.width, stream.codec_context.height
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def _frames_of_folder(folder: Path) -> tuple[Iterator[Image.Image], int, None]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = _image_files(folder)
 
     def images() -> Iterator[Image.Image]:
         for path in files:
@@ -66,7 +91,8 @@ def _frames_of_folder(folder: Path) -> tuple[Iterator[Image.Image], int, None]:
     return images(), len(files), None
 
 
-def _frames_of_video(path: Path) -> tuple[Iterator[Image.Image], int, Optional[float]]:
+def _open_video(path: Path) -> tuple[Any, Any]:
+    """PyAV's (container, first video stream) of a video file."""
     import av  # PyAV, imported here so the rest of the package does not need it
 
     try:
@@ -76,7 +102,11 @@ def _frames_of_video(path: Path) -> tuple[Iterator[Image.Image], int, Optional[f
     if not container.streams.video:
         container.close()
         raise FrameExtractionError(f"{path}: has no video stream")
-    stream = container.streams.video[0]
+    return container, container.streams.video[0]
+
+
+def _frames_of_video(path: Path) -> tuple[Iterator[Image.Image], int, Optional[float]]:
+    container, stream = _open_video(path)
     stream.thread_type = "AUTO"
     fps = float(stream.average_rate) if stream.average_rate else None
 
@@ -94,7 +124,8 @@ def _frames_of_video(path: Path) -> tuple[Iterator[Image.Image], int, Optional[f
 
 def extract_frames(source: Path, output_dir: Path, name: str, num_downscales: int = 2,
                    max_frames: Optional[int] = None, png_compress_level: int = 3) -> ExtractedVideo:
-    """Writes every frame of `source` (video file or frame folder) into `output_dir`.
+    """Writes every frame of `source` (video file or frame folder) into `output_dir`, replacing
+    same-named frames and touching no other file.
 
     Args:
         source: A video file or a folder of images (sorted by file name).
@@ -105,11 +136,9 @@ def extract_frames(source: Path, output_dir: Path, name: str, num_downscales: in
     """
     frames, expected, fps = _frames_of_video(source) if source.is_file() else _frames_of_folder(source)
     factors = [2**k for k in range(1, num_downscales + 1)]
-    folders = [output_dir / "images" / name] + [output_dir / f"images_{f}" / name for f in factors]
+    folders = frame_folders(output_dir, name, num_downscales)
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("frame_*.png"):
-            stale.unlink()
     total = min(expected, max_frames) if (expected and max_frames) else (expected or max_frames)
     count, size = 0, (0, 0)
     columns = (TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -9,6 +9,10 @@ Output layout:
 A video is left out, with the reason in the report and in `transforms.json["excluded"]`, when its
 motion file is missing, the calibration excluded it or does not know it, its frames cannot be read,
 or its frame size does not match the calibration's intrinsics. It is never given a made-up pose.
+
+User data is safe: every input and option is checked before the first frame is written; the
+output may not overlap an input; a non-empty output folder is written into only with `overwrite`,
+and then only the files listed above are replaced. Nothing is ever deleted.
 """
 
 from __future__ import annotations
@@ -20,10 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-
 from humansync_ns.calibration.calibration_io import Calibration, VideoCalibration, load_calibration, save_calibration
 from humansync_ns.motion.format import MotionTrack, load_motion_dir
-from humansync_ns.processing.frames import ExtractedVideo, FrameExtractionError, extract_frames, find_video_sources
+from humansync_ns.processing.frames import (
+    FRAME_NAME,
+    ExtractedVideo,
+    FrameExtractionError,
+    extract_frames,
+    find_video_sources,
+    frame_folders,
+    frame_size,
+)
 from humansync_ns.processing.people_region import people_points
 from humansync_ns.processing.transforms_writer import VideoFrames, build_transforms, local_times
 
@@ -49,9 +60,73 @@ class ProcessReport:
         return self.output_dir / "transforms.json"
 
 
-def _calibration(tracks: dict[str, MotionTrack], calibration_path: Optional[Path], calibration_config) -> Calibration:
-    if calibration_path is not None:
-        return load_calibration(calibration_path)
+OUTPUT_FILES = ("calibration.json", "transforms.json", "ground_truth.json")
+"""The files `process_capture` writes at the top of the output folder (besides the frame folders)."""
+
+
+def _check_output_folder(output_dir: Path, inputs: dict[str, Optional[Path]], names: list[str], num_downscales: int,
+                         overwrite: bool) -> None:
+    """Refuses an output that overlaps an input, or a non-empty output folder unless `overwrite`.
+
+    Args:
+        inputs: every input path by the option that gave it (None: not given).
+        names: the videos whose frame folders may be written.
+    """
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ProcessError(f"--output {output_dir}: is a file, not a folder")
+    targets = [output_dir / name for name in OUTPUT_FILES]
+    targets += [folder for name in names for folder in frame_folders(output_dir, name, num_downscales)]
+    given = {option: (Path(path), Path(path).resolve()) for option, path in inputs.items() if path is not None}
+    for target in targets:
+        written = target.resolve()
+        for option, (path, resolved) in given.items():
+            if written == resolved or written.is_relative_to(resolved) or resolved.is_relative_to(written):
+                raise ProcessError(
+                    f"--output {output_dir}: humansync-process would write {target}, which overlaps its input "
+                    f"{option} {path}; choose an output folder apart from the inputs"
+                )
+    held = sorted(p.name for p in output_dir.iterdir()) if output_dir.is_dir() else []
+    if held and not overwrite:
+        shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+        raise ProcessError(
+            f"--output {output_dir}: folder is not empty ({shown}); choose a new or empty folder, or give --overwrite "
+            f"to replace the frames and the {', '.join(OUTPUT_FILES)} that humansync-process writes (nothing else is touched)"
+        )
+
+
+def _check_downscales(sources: dict[str, Path], names: list[str], num_downscales: int) -> None:
+    """Every downscaled copy must keep at least one pixel per side."""
+    if num_downscales < 0:
+        raise ProcessError(f"--num-downscales must be >= 0, got {num_downscales}")
+    if num_downscales == 0:
+        return
+    factor = 2**num_downscales
+    for name in names:
+        try:
+            width, height = frame_size(sources[name])
+        except FrameExtractionError:
+            continue  # left out at extraction, with the reason
+        if min(width, height) < factor:
+            most = min(width, height).bit_length() - 1
+            raise ProcessError(
+                f"--num-downscales {num_downscales}: images_{factor} of {sources[name]} ({width}x{height}) would be "
+                f"{width // factor}x{height // factor} pixels; at most {most} for this video"
+            )
+
+
+def _note_leftover_files(output_dir: Path, extracted: ExtractedVideo, num_downscales: int, report: ProcessReport) -> None:
+    """Files of an earlier run (or the user's) in a frame folder are kept, and said to be kept."""
+    written = {FRAME_NAME.format(i) for i in range(extracted.num_frames)}
+    folders = frame_folders(output_dir, extracted.name, num_downscales)
+    others = sorted(p for folder in folders for p in folder.iterdir() if p.name not in written)
+    if others:
+        report.notes.append(f"{extracted.name}: {len(others)} file(s) in its frame folders not written by this run, "
+                            f"e.g. {others[0]}: left in place, not listed in transforms.json")
+
+
+def _calibration(tracks: dict[str, MotionTrack], calibration: Optional[Calibration], calibration_config) -> Calibration:
+    if calibration is not None:
+        return calibration
     from humansync_ns.calibration.calibrate import CalibrationConfig, calibrate
 
     if len(tracks) < 2:
@@ -102,6 +177,7 @@ def process_capture(
     num_downscales: int = 2,
     calibration_config=None,
     max_frames: Optional[int] = None,
+    overwrite: bool = False,
 ) -> ProcessReport:
     """Writes the data folder (see module docstring) and returns what was included and left out.
 
@@ -114,12 +190,22 @@ def process_capture(
         num_downscales: Downscaled copies images_2, images_4, ... images_{2^n}.
         calibration_config: `CalibrationConfig` of the calibration (default settings when None).
         max_frames: Extract at most this many frames per video (tests, previews).
+        overwrite: Write into a non-empty `output_dir` (replacing only the files listed in the module docstring).
     """
     if motion_dir is None and calibration_path is None:
         raise ProcessError("give --motion-dir (to calibrate) or --calibration (a calibration.json)")
+    if max_frames is not None and max_frames < 1:
+        raise ProcessError(f"--max-frames must be >= 1, got {max_frames}")
     output_dir = Path(output_dir)
     report = ProcessReport(output_dir=output_dir)
     sources = find_video_sources(Path(videos_dir))
+    inputs = {"--videos": Path(videos_dir), "--motion-dir": motion_dir, "--calibration": calibration_path,
+              "--ground-truth": ground_truth_path, **{f"--videos ({name})": path for name, path in sources.items()}}
+    _check_output_folder(output_dir, inputs, list(sources), num_downscales, overwrite)
+    # Read every input file before the long work (calibration, frame extraction) starts.
+    if ground_truth_path is not None:
+        load_calibration(ground_truth_path)  # validates, naming the file; copied once the frames are written
+    given_calibration = load_calibration(calibration_path) if calibration_path is not None else None
     tracks: dict[str, MotionTrack] = {}
     if motion_dir is not None:
         all_tracks = {t.name: t for t in load_motion_dir(Path(motion_dir))}
@@ -127,8 +213,9 @@ def process_capture(
         report.excluded += [{"name": n, "reason": f"no motion file {n}.npz in {motion_dir}"} for n in sources if n not in all_tracks]
         tracks = {n: all_tracks[n] for n in sources if n in all_tracks}
     candidates = [n for n in sources if motion_dir is None or n in tracks]
+    _check_downscales(sources, candidates, num_downscales)
 
-    calibration = _calibration(tracks, calibration_path, calibration_config)
+    calibration = _calibration(tracks, given_calibration, calibration_config)
     output_dir.mkdir(parents=True, exist_ok=True)
     save_calibration(calibration, output_dir / "calibration.json")
     excluded_by_calibration = {e["name"]: e.get("reason", "excluded by the calibration") for e in calibration.excluded}
@@ -146,6 +233,7 @@ def process_capture(
         except FrameExtractionError as err:
             report.excluded.append({"name": name, "reason": str(err)})
             continue
+        _note_leftover_files(output_dir, extracted, num_downscales, report)
         video = _video_frames(calibration.video(name), extracted, tracks.get(name), report)
         if video is not None:
             videos.append(video)
@@ -156,7 +244,6 @@ def process_capture(
 
     ground_truth_file = None
     if ground_truth_path is not None:
-        load_calibration(ground_truth_path)  # validates; raises naming the file
         shutil.copyfile(ground_truth_path, output_dir / "ground_truth.json")
         ground_truth_file = "ground_truth.json"
     people = people_points(calibration, {name: tracks[name] for name in report.included if name in tracks})

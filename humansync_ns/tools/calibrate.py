@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-import tyro
-
 from humansync_ns.calibration.calibrate import CalibrationConfig
+from humansync_ns.tools.cli_errors import run_cli
 
 
 @dataclass
@@ -83,7 +82,8 @@ class Calibrate:
 
 
 def entrypoint() -> None:
-    tyro.cli(Calibrate).main()
+    """Console script `humansync-calibrate`."""
+    run_cli("humansync-calibrate", Calibrate)
 
 
 if __name__ == "__main__":

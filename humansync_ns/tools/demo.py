@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import tyro
-
 from humansync_ns.calibration.calibrate import CalibrationConfig
 from humansync_ns.calibration.calibration_io import load_calibration
 from humansync_ns.synthetic.config import SynthConfig
+from humansync_ns.tools.cli_errors import run_cli
 
 
 def _demo_capture() -> SynthConfig:
@@ -167,6 +166,7 @@ def _process(capture_dir: Path, data_dir: Path, calibration_path: Path, truth_pa
         calibration=calibration_path,
         ground_truth=truth_path,
         num_downscales=1,
+        overwrite=True,  # the demo's own folder: a second run replaces the first one's data
     ).main()
     return data_dir
 
@@ -276,7 +276,7 @@ def _print_summary(console: Any, summary: dict[str, Any], summary_path: Path) ->
 
 def entrypoint() -> None:
     """Entry point of `humansync-demo`."""
-    tyro.cli(Demo).main()
+    run_cli("humansync-demo", Demo)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import tyro
+from humansync_ns.tools.cli_errors import run_cli
 
 
 @dataclass
@@ -32,7 +32,8 @@ class EvalCalib:
         from humansync_ns.calibration.calibration_io import load_calibration
         from humansync_ns.calibration.errors import calibration_errors
 
-        errors = calibration_errors(load_calibration(self.calibration), load_calibration(self.ground_truth))
+        errors = calibration_errors(load_calibration(self.calibration), load_calibration(self.ground_truth),
+                                    str(self.calibration), str(self.ground_truth))
         result = errors.to_dict()
         if self.json:
             print(json.dumps(result, indent=2))
@@ -66,7 +67,8 @@ class EvalCalib:
 
 
 def entrypoint() -> None:
-    tyro.cli(EvalCalib).main()
+    """Console script `humansync-eval-calib`."""
+    run_cli("humansync-eval-calib", EvalCalib)
 
 
 if __name__ == "__main__":

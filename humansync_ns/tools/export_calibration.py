@@ -11,6 +11,8 @@ import tyro
 
 from nerfstudio.utils.rich_utils import CONSOLE
 
+from humansync_ns.tools.cli_errors import UsageError, run_cli
+
 
 @dataclass
 class ExportCalibration:
@@ -25,15 +27,14 @@ class ExportCalibration:
     their refined pose and offset; otherwise they keep the calibration's."""
 
     def main(self) -> tuple[Path, Path]:
-        from nerfstudio.utils.eval_utils import eval_setup
-
         from humansync_ns.export.calibration_export import export_refined_calibration
+        from humansync_ns.tools.trained_model import load_trained_model
 
-        config, pipeline, checkpoint, step = eval_setup(self.load_config, test_mode="test")
+        config, pipeline, checkpoint, step = load_trained_model(self.load_config, test_mode="test")
         corrections = {}
         if self.refine_held_out:
             if not hasattr(pipeline, "evaluate_held_out_videos"):
-                raise TypeError("--refine-held-out needs a humansync pipeline (HumanSyncPipeline)")
+                raise UsageError("--refine-held-out needs a humansync pipeline (HumanSyncPipeline)")
             pipeline.evaluate_held_out_videos()
             corrections = dict(pipeline.test_time_corrections)
         method = {"refined_by": config.method_name, "checkpoint": str(checkpoint), "step": int(step),
@@ -47,7 +48,7 @@ class ExportCalibration:
 def entrypoint() -> None:
     """Entry point of `humansync-export-calibration`."""
     tyro.extras.set_accent_color("bright_yellow")
-    tyro.cli(ExportCalibration).main()
+    run_cli("humansync-export-calibration", ExportCalibration)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-import tyro
-
 from humansync_ns.motion.format import save_motion
 from humansync_ns.motion.importers import READERS, find_inputs
 from humansync_ns.motion.person_mapping import load_person_mapping
+from humansync_ns.tools.cli_errors import UsageError, run_cli
 
 
 @dataclass
@@ -49,19 +48,20 @@ class ImportMotion:
     rest_pelvis: Optional[tuple[float, float, float]] = None
     """gvhmr --frame global: rest pelvis joint of the subject's SMPL-X at zero pose, metres."""
     trust_pickle: bool = False
-    """gvhmr: allow torch.load to unpickle arbitrary objects (trusted files only)."""
+    """wham, phalp, gvhmr: unpickle any object, which runs any code the file holds (trusted files only); by
+    default only containers, numbers, strings and numpy arrays (wham, phalp) or tensors (gvhmr) are read."""
 
     def main(self) -> None:
         files = find_inputs(self.tool, self.input)
         if self.name is not None and len(files) > 1:
-            raise ValueError(f"--name names one video, but {self.input} holds {len(files)} {self.tool} outputs")
+            raise UsageError(f"--name names one video, but {self.input} holds {len(files)} {self.tool} outputs")
         mapping = load_person_mapping(self.person_mapping) if self.person_mapping is not None else None
         names: dict[str, Path] = {}
         for file in files:
             result = READERS[self.tool](file, fps=self.fps, person_mapping=mapping, name=self.name, **self._tool_options())
             track = result.track
             if track.name in names:
-                raise ValueError(f"{file} and {names[track.name]} both import as '{track.name}'; import them one by one with --name")
+                raise UsageError(f"{file} and {names[track.name]} both import as '{track.name}'; import them one by one with --name")
             names[track.name] = file
             out = save_motion(track, self.output / f"{track.name}.npz")
             print(
@@ -73,9 +73,9 @@ class ImportMotion:
         """The options the chosen tool takes; an option meant for another tool is an error."""
         accepted = {
             "slahmr": {"width", "height"},
-            "wham": {"num_frames", "width", "height"},
+            "wham": {"num_frames", "width", "height", "trust_pickle"},
             "gvhmr": {"width", "height", "frame", "rest_pelvis", "trust_pickle"},
-            "phalp": {"num_frames", "focal_length"},
+            "phalp": {"num_frames", "focal_length", "trust_pickle"},
         }[self.tool]
         defaults = ImportMotion(tool=self.tool, input=self.input, output=self.output)
         options = {}
@@ -84,17 +84,13 @@ class ImportMotion:
             if option in accepted:
                 options[option] = value
             elif value != getattr(defaults, option):
-                raise ValueError(f"--{option.replace('_', '-')} does not apply to --tool {self.tool}")
+                raise UsageError(f"--{option.replace('_', '-')} does not apply to --tool {self.tool}")
         return options
 
 
 def entrypoint() -> None:
-    """Console script `humansync-import-motion`; bad input ends with its message, not a traceback."""
-    command = tyro.cli(ImportMotion)
-    try:
-        command.main()
-    except (ValueError, FileNotFoundError) as err:  # MotionFormatError and PersonMappingError are ValueErrors
-        raise SystemExit(f"humansync-import-motion: {err}") from err
+    """Console script `humansync-import-motion`."""
+    run_cli("humansync-import-motion", ImportMotion)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@
 Extracts every frame (PyAV; or copies frame folders) into images/ (+ images_2/, images_4/, ...),
 calibrates from the motion files unless --calibration is given, and writes calibration.json and
 transforms.json (docs/formats.md section 4). Videos that cannot be used are listed with the reason.
+It checks every input first, never writes into its inputs, deletes nothing, and writes into a
+non-empty --output only with --overwrite (docs/checks.md section 3).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-import tyro
 from rich.console import Console
 from rich.table import Table
 
 from humansync_ns.calibration.calibrate import CalibrationConfig
 from humansync_ns.processing.process import ProcessReport, process_capture
+from humansync_ns.tools.cli_errors import run_cli
 
 CONSOLE = Console()
 
@@ -43,6 +45,9 @@ class Process:
     """Downscaled copies images_2, images_4, ... up to 2^N."""
     max_frames: Optional[int] = None
     """Extract at most this many frames per video (previews)."""
+    overwrite: bool = False
+    """Write into a non-empty --output folder, replacing only the frames, calibration.json, transforms.json and
+    ground_truth.json this command writes (it never deletes anything, and never writes into its inputs)."""
     calib: CalibrationConfig = field(default_factory=CalibrationConfig)
     """Calibration options (used when --calibration is not given)."""
 
@@ -50,7 +55,7 @@ class Process:
         report = process_capture(
             self.videos, self.output, motion_dir=self.motion_dir, calibration_path=self.calibration,
             ground_truth_path=self.ground_truth, num_downscales=self.num_downscales,
-            calibration_config=self.calib, max_frames=self.max_frames,
+            calibration_config=self.calib, max_frames=self.max_frames, overwrite=self.overwrite,
         )
         print_report(report)
         return report
@@ -71,7 +76,8 @@ def print_report(report: ProcessReport) -> None:
 
 
 def entrypoint() -> None:
-    tyro.cli(Process).main()
+    """Console script `humansync-process`."""
+    run_cli("humansync-process", Process)
 
 
 if __name__ == "__main__":

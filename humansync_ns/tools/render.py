@@ -44,6 +44,7 @@ from humansync_ns.render.render_video import (
     time_normalization_of,
     training_time_span,
 )
+from humansync_ns.tools.cli_errors import UsageError, run_cli
 
 
 @dataclass
@@ -76,13 +77,13 @@ class _Render:
             return float(value)
         normalization = time_normalization_of(pipeline)
         if normalization is None:
-            raise ValueError("--seconds needs the model's time_normalization metadata (humansync-data dataparser)")
+            raise UsageError("--seconds needs the model's time_normalization metadata (humansync-data dataparser)")
         return float(seconds_to_normalized(float(value), normalization))
 
     def main(self) -> Path:
-        from nerfstudio.utils.eval_utils import eval_setup
+        from humansync_ns.tools.trained_model import load_trained_model
 
-        _, pipeline, _, _ = eval_setup(self.load_config, eval_num_rays_per_chunk=self.eval_num_rays_per_chunk, test_mode="test")
+        _, pipeline, _, _ = load_trained_model(self.load_config, eval_num_rays_per_chunk=self.eval_num_rays_per_chunk, test_mode="test")
         path, template = self.build_path(pipeline)
         cameras = path_to_cameras(path, template)
         if self.downscale_factor != 1.0:
@@ -154,8 +155,9 @@ class FixedCamera(_Render):
 
     def build_path(self, pipeline: Pipeline) -> tuple[CameraPath, Cameras]:
         videos = capture_cameras(pipeline, include_eval=True)
-        if not self.camera:
-            raise ValueError(f"fixed-camera needs --camera NAME, one of {[v.name for v in videos]}")
+        names = [v.name for v in videos]
+        if self.camera not in names:
+            raise UsageError(f"fixed-camera needs --camera NAME, one of {names}; got {self.camera!r}")
         video = find_video(videos, self.camera)
         start, end = training_time_span(pipeline)
         t0, t1 = self._time(pipeline, self.time_start, start), self._time(pipeline, self.time_end, end)
@@ -173,7 +175,7 @@ Commands = Union[
 def entrypoint() -> None:
     """Entry point of `humansync-render`."""
     tyro.extras.set_accent_color("bright_yellow")
-    tyro.cli(Commands).main()
+    run_cli("humansync-render", Commands)
 
 
 if __name__ == "__main__":

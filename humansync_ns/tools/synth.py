@@ -16,6 +16,7 @@ from typing import Annotated
 import tyro
 
 from humansync_ns.synthetic.config import SynthConfig
+from humansync_ns.tools.cli_errors import run_cli
 
 
 @dataclass
@@ -60,7 +61,8 @@ class Synth:
 
 
 def entrypoint() -> None:
-    tyro.cli(Synth).main()
+    """Console script `humansync-synth`."""
+    run_cli("humansync-synth", Synth)
 
 
 if __name__ == "__main__":

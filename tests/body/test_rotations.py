@@ -3,6 +3,7 @@ import pytest
 
 from humansync_ns.body.rotations import (
     axis_angle_to_matrix,
+    is_proper_rotation,
     look_at_opencv,
     matrix_to_axis_angle,
     random_rotation,
@@ -20,6 +21,16 @@ def test_random_rotations_are_proper(rng):
     R = random_rotation(rng, (200,))
     np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
+    assert is_proper_rotation(R).all()
+
+
+def test_is_proper_rotation_refuses_scale_shear_reflection_and_nan(rng):
+    R = random_rotation(rng)
+    shear = np.eye(3)
+    shear[0, 1] = 1e-3
+    bad = np.stack([1.01 * R, R @ shear, R @ np.diag([1.0, -1.0, 1.0]), np.full((3, 3), np.nan), np.zeros((3, 3))])
+    assert is_proper_rotation(bad).tolist() == [False] * 5
+    assert is_proper_rotation((1 + 3e-5) * R) and not is_proper_rotation((1 + 1e-4) * R)  # 1e-4 on R Rᵀ − I
 
 
 def test_matrix_axis_angle_round_trip(rng):

@@ -7,7 +7,7 @@ import pytest
 
 from humansync_ns.body.rotations import look_at_opencv, random_rotation
 from humansync_ns.calibration.calibration_io import Calibration, VideoCalibration
-from humansync_ns.calibration.errors import calibration_errors
+from humansync_ns.calibration.errors import EvaluationError, calibration_errors
 from humansync_ns.calibration.sim3 import Sim3
 
 
@@ -76,3 +76,31 @@ def test_moving_camera_is_scored_per_frame() -> None:
     estimate = _transformed(truth, Sim3(np.eye(3), np.ones(3), 2.0), 0.0)
     errors = calibration_errors(estimate, truth)
     assert errors.translation_m.max() < 1e-9 and errors.rotation_deg.max() < 1e-4
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda R: 5.0 * R,  # a scaled rotation used to score 0.000° (arccos clipped)
+        lambda R: R @ np.diag([1.0, 1.0, -1.0]),  # a reflection
+        lambda R: np.zeros((3, 3)),  # singular
+    ],
+    ids=["scaled", "reflected", "singular"],
+)
+def test_a_pose_that_is_not_a_rotation_is_refused(change) -> None:
+    truth = _truth()
+    estimate = copy.deepcopy(truth)
+    estimate.videos[2].camera_to_world[:3, :3] = change(estimate.videos[2].camera_to_world[:3, :3])
+    with pytest.raises(EvaluationError, match=r"^calib.json: video 'cam02': camera_to_world\[:3, :3\] is not a rotation"):
+        calibration_errors(estimate, truth, "calib.json", "truth.json")
+    with pytest.raises(EvaluationError, match=r"^truth.json: video 'cam02'"):
+        calibration_errors(truth, estimate, "calib.json", "truth.json")
+
+
+def test_a_moving_camera_names_its_first_bad_frame() -> None:
+    truth = _truth()
+    truth.videos[3].camera_to_world = np.stack([truth.videos[3].camera_to_world] * 10)
+    estimate = copy.deepcopy(truth)
+    estimate.videos[3].camera_to_world[7, :3, :3] *= 2.0
+    with pytest.raises(EvaluationError, match=r"video 'cam03': .* \(frame 7, 1 frame\(s\) in all\)"):
+        calibration_errors(estimate, truth)

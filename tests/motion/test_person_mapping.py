@@ -76,3 +76,11 @@ def test_mapping_errors_name_video_and_tracks():
 @pytest.mark.parametrize("raw, expected", [(7, "7"), (np.int64(7), "7"), ("007", "7"), (" 7 ", "7"), ("track_a", "track_a")])
 def test_normalize_track_id(raw, expected):
     assert normalize_track_id(raw) == expected
+
+
+def test_file_that_is_not_text_is_named(tmp_path):
+    path = tmp_path / "people.json"
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(PersonMappingError, match="not valid JSON") as err:
+        load_person_mapping(path)
+    assert str(path) in str(err.value)

@@ -3,6 +3,7 @@ with a reason, and the output loads back through humansync-data."""
 
 import dataclasses
 import json
+from pathlib import Path
 
 import av
 import numpy as np
@@ -10,10 +11,10 @@ import pytest
 import tyro
 from PIL import Image
 
-from humansync_ns.calibration.calibration_io import load_calibration, save_calibration
+from humansync_ns.calibration.calibration_io import CalibrationFormatError, load_calibration, save_calibration
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
 from humansync_ns.motion.format import MotionTrack, save_motion
-from humansync_ns.processing.frames import extract_frames
+from humansync_ns.processing.frames import extract_frames, frame_size
 from humansync_ns.processing.procedural import procedural_calibration, procedural_frame, write_procedural_frames
 from humansync_ns.processing.process import ProcessError, process_capture
 from humansync_ns.tools.process import Process
@@ -90,6 +91,7 @@ def test_mp4_frames_are_extracted_at_native_rate(tmp_path):
     extracted = extract_frames(tmp_path / "cam00.mp4", tmp_path / "data", "cam00", num_downscales=1)
     assert (extracted.num_frames, extracted.width, extracted.height) == (9, 32, 24)
     assert extracted.container_fps == pytest.approx(12.0)
+    assert frame_size(tmp_path / "cam00.mp4") == (32, 24)
     for i in (0, 8):
         decoded = np.asarray(Image.open(tmp_path / "data" / "images" / "cam00" / f"frame_{i:06d}.png"), dtype=float)
         assert np.abs(decoded - frames[i]).mean() < 8.0, f"frame {i} does not match its source"
@@ -143,3 +145,60 @@ def test_plain_nerfstudio_reads_the_output(capture):
     outputs = NerfstudioDataParserConfig(data=root / "data", downscale_factor=1, eval_mode="all").setup().get_dataparser_outputs("train")
     assert len(outputs.image_filenames) == 3 * 6
     assert outputs.cameras.width[0, 0].item() == 30
+
+
+def _snapshot(folder):
+    """{relative path: bytes} of every file under `folder`."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_output_overlapping_the_inputs_is_refused(capture, overwrite):
+    """`--videos d/images --output d` used to delete the input frames, then fail."""
+    root, _ = capture
+    (root / "d").mkdir()
+    (root / "videos").rename(root / "d" / "images")
+    before = _snapshot(root / "d")
+    with pytest.raises(ProcessError, match=r"would write .*images/cam00, which overlaps its input --videos .*d/images"):
+        process_capture(root / "d" / "images", root / "d", calibration_path=root / "calibration.json", overwrite=overwrite)
+    assert _snapshot(root / "d") == before
+    with pytest.raises(ProcessError, match="calibration.json, which overlaps its input --calibration"):
+        process_capture(root / "d" / "images", root, calibration_path=root / "calibration.json", overwrite=True)
+
+
+def test_non_empty_output_needs_overwrite_and_only_its_files_are_replaced(capture):
+    root, _ = capture
+    data = root / "data"
+    (data / "images" / "cam00").mkdir(parents=True)
+    (data / "notes.txt").write_text("mine")
+    (data / "images" / "cam00" / "frame_000099.png").write_bytes(b"an earlier frame")
+    before = _snapshot(data)
+    with pytest.raises(ProcessError, match=r"--output .*data: folder is not empty \(images, notes.txt\).*--overwrite"):
+        process_capture(root / "videos", data, calibration_path=root / "calibration.json", num_downscales=0)
+    assert _snapshot(data) == before
+    report = process_capture(root / "videos", data, calibration_path=root / "calibration.json", num_downscales=0, overwrite=True)
+    after = _snapshot(data)
+    assert after[Path("notes.txt")] == b"mine"
+    assert after[Path("images/cam00/frame_000099.png")] == b"an earlier frame"  # never deleted
+    assert any(note.startswith("cam00: 1 file(s) in its frame folders not written by this run") for note in report.notes)
+    listed = {frame["file_path"] for frame in json.loads((data / "transforms.json").read_text())["frames"]}
+    assert "images/cam00/frame_000099.png" not in listed and "images/cam00/frame_000005.png" in listed
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"ground_truth_path": "truth.json"}, CalibrationFormatError, "truth.json: missing key 'reference'"),
+        ({"num_downscales": 10}, ProcessError, r"--num-downscales 10: images_1024 of .*cam00 \(30x22\) would be 0x0 pixels; at most 4"),
+        ({"num_downscales": -1}, ProcessError, "--num-downscales must be >= 0, got -1"),
+        ({"max_frames": 0}, ProcessError, "--max-frames must be >= 1, got 0"),
+    ],
+)
+def test_inputs_are_checked_before_anything_is_written(capture, options, error, message):
+    root, _ = capture
+    (root / "truth.json").write_text("{}")
+    if "ground_truth_path" in options:
+        options = {**options, "ground_truth_path": root / options["ground_truth_path"]}
+    with pytest.raises(error, match=message):
+        process_capture(root / "videos", root / "data", calibration_path=root / "calibration.json", **options)
+    assert not (root / "data").exists()

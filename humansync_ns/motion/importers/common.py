@@ -11,6 +11,7 @@ from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
 import numpy as np
 
 from humansync_ns.motion.format import MotionFormatError, MotionTrack
+from humansync_ns.motion.importers.restricted_pickle import RefusedPickleError, load_restricted_pickle
 from humansync_ns.motion.person_mapping import (
     PersonAssignment,
     PersonMapping,
@@ -194,15 +195,24 @@ def frames_to_rows(frame_ids: np.ndarray, key: str, source: Union[str, Path]) ->
     return frames
 
 
-def load_joblib_dict(path: Path, tool: str, layout: str) -> dict:
+def load_joblib_dict(path: Path, tool: str, layout: str, trust_pickle: bool = False) -> dict:
     """A non-empty dict from a joblib dump or plain pickle (PHALP, WHAM); `layout` describes the
-    expected content for the error message."""
+    expected content for the error message.
+
+    Only containers, numbers, strings and numpy arrays are unpickled (`restricted_pickle`) unless
+    `trust_pickle`, which loads any object with `joblib.load` and so runs any code the file holds.
+    """
     if not path.is_file():
         raise ImporterFormatError(f"{path}: no such {tool} output file")
-    import joblib  # joblib reads both joblib dumps (compressed or not) and plain pickles
-
     try:
-        data = joblib.load(path)
+        if trust_pickle:
+            import joblib  # joblib reads both joblib dumps (compressed or not) and plain pickles
+
+            data = joblib.load(path)
+        else:
+            data = load_restricted_pickle(path)
+    except RefusedPickleError as err:
+        raise ImporterFormatError(str(err)) from err
     except Exception as err:  # unpickling raises many types for foreign files
         raise ImporterFormatError(f"{path}: not a readable joblib/pickle file ({err})") from err
     if not isinstance(data, dict) or not data:

@@ -72,6 +72,7 @@ def read_phalp(
     focal_length: Optional[float] = None,
     phalp_focal_length: float = PHALP_FOCAL_LENGTH,
     render_res: int = PHALP_RENDER_RES,
+    trust_pickle: bool = False,
 ) -> ImportedMotion:
     """Reads one PHALP / 4D-Humans tracking pickle.
 
@@ -83,10 +84,12 @@ def read_phalp(
         num_frames: the video's length; the last tracked frame + 1 when None.
         focal_length: the video's real focal length in pixels; rescales the depth (module docstring).
         phalp_focal_length, render_res: PHALP's config, if it was run with other values.
+        trust_pickle: unpickle any object (runs code the file holds: trusted files only); by default
+            only containers, numbers, strings and numpy arrays are read.
     """
     path = Path(path)
     fps = require_fps(fps, "PHALP", path)
-    frames = load_joblib_dict(path, "PHALP tracking", "{frame_name: {'time', 'tid', 'smpl', ...}}")
+    frames = load_joblib_dict(path, "PHALP tracking", "{frame_name: {'time', 'tid', 'smpl', ...}}", trust_pickle)
     per_track: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     sizes = set()
     for frame_name, frame in frames.items():

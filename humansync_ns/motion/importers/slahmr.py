@@ -37,6 +37,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from humansync_ns.body.rotations import is_proper_rotation
 from humansync_ns.motion.format import MotionTrack
 from humansync_ns.motion.importers.common import (
     ImportedMotion,
@@ -150,8 +151,8 @@ def _world_to_camera(arrays: dict[str, np.ndarray], path: Path, B: int, T: int) 
         cam_t = as_array(cam_t, "cam_t", path, (B, T, 3))[0]
     cam_R = as_array(cam_R, "cam_R", path, (T, 3, 3))
     cam_t = as_array(cam_t, "cam_t", path, (T, 3))
-    if not np.allclose(cam_R @ np.swapaxes(cam_R, -1, -2), np.eye(3), atol=1e-4):
-        raise fail(path, "cam_R", "is not a rotation (R Rᵀ ≠ I)")
+    if not np.all(is_proper_rotation(cam_R)):
+        raise fail(path, "cam_R", "is not a rotation (R Rᵀ ≠ I or det R ≠ +1)")
     w2c = np.tile(np.eye(4), (T, 1, 1))
     w2c[:, :3, :3] = cam_R
     w2c[:, :3, 3] = cam_t

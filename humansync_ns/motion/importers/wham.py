@@ -61,6 +61,7 @@ def read_wham(
     width: Optional[int] = None,
     height: Optional[int] = None,
     K: Optional[np.ndarray] = None,
+    trust_pickle: bool = False,
 ) -> ImportedMotion:
     """Reads one WHAM output pickle.
 
@@ -72,10 +73,12 @@ def read_wham(
         num_frames: the video's length; the last estimated frame + 1 when None.
         width, height: image size; with them, K is WHAM's default intrinsics unless `K` is given.
         K: the (3, 3) intrinsics WHAM ran with, if it had a calibration.
+        trust_pickle: unpickle any object (runs code the file holds: trusted files only); by default
+            only containers, numbers, strings and numpy arrays are read.
     """
     path = Path(path)
     fps = require_fps(fps, "WHAM", path)
-    results = load_joblib_dict(path, "WHAM", "{subject_id: {'pose', 'trans', ...}}")
+    results = load_joblib_dict(path, "WHAM", "{subject_id: {'pose', 'trans', ...}}", trust_pickle)
     tracks = [_subject_rows(path, subject_id, results[subject_id]) for subject_id in track_order(results)]
     extra: dict[str, Any] = dict(width=width, height=height)
     if K is not None:

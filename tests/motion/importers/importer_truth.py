@@ -68,6 +68,16 @@ def apply_w2c(world_to_camera: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.einsum("fij,fkj->fki", world_to_camera[:, :3, :3], points) + world_to_camera[:, None, :3, 3]
 
 
+class CreatesFile:
+    """Unpickling this object calls `open(path, "w")`: a crafted pickle's payload, harmless but visible."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
 # PHALP / 4D-Humans layout, shared by the PHALP and CLI tests
 PHALP_H, PHALP_W = 480, 854
 PHALP_NUM_FRAMES = 6

@@ -6,7 +6,7 @@ import pytest
 from importer_truth import PHALP_H as H
 from importer_truth import PHALP_NUM_FRAMES as NUM_FRAMES
 from importer_truth import PHALP_W as W
-from importer_truth import SmplTruth, write_phalp_tracks
+from importer_truth import CreatesFile, SmplTruth, write_phalp_tracks
 
 from humansync_ns.motion.format import MotionFormatError
 from humansync_ns.motion.importers import load_phalp, read_phalp
@@ -79,3 +79,19 @@ def test_malformed_frames_are_named(tmp_path, truths):
     joblib.dump(frames, path)
     with pytest.raises(MotionFormatError, match="key 'tracked_ids': missing in frame vid/000000.jpg"):
         load_phalp(path, fps=30.0)
+
+
+@pytest.mark.parametrize("where", ["entry", "object array"])
+def test_crafted_pickle_runs_nothing(tmp_path, truths, where):
+    """PHALP's compressed layout with a payload that opens a file, as a frame entry or inside an
+    object array (which joblib before 1.6 unpickles with a bare pickle.load): refused by name, never run."""
+    path = write_phalp_tracks(tmp_path / "demo_gym.pkl", truths, {3: {0, 1}, 7: {1}})
+    frames = joblib.load(path)
+    marker = tmp_path / "marker"
+    payload = CreatesFile(marker) if where == "entry" else np.array([CreatesFile(marker), 1], dtype=object)
+    frames["vid/000001.jpg"]["bbox"] = payload
+    joblib.dump(frames, path, compress=3)
+    with pytest.raises(MotionFormatError, match="refused to load the global 'io.open'") as err:
+        load_phalp(path, fps=30.0)
+    assert str(err.value).startswith(f"{path}: ")
+    assert not marker.exists()

@@ -5,7 +5,7 @@ from collections import defaultdict
 import joblib
 import numpy as np
 import pytest
-from importer_truth import SmplTruth
+from importer_truth import CreatesFile, SmplTruth
 
 from humansync_ns.motion.format import MotionFormatError
 from humansync_ns.motion.importers import load_wham, read_wham
@@ -82,3 +82,42 @@ def test_malformed_subject_is_named(tmp_path):
     joblib.dump([entry], path)
     with pytest.raises(MotionFormatError, match="expected a non-empty dict"):
         load_wham(path, fps=30.0)
+
+
+def test_crafted_pickle_runs_nothing(tmp_path):
+    """A pickle whose payload opens a file: refused by name before it runs; it runs only when trusted."""
+    rng = np.random.default_rng(0)
+    entry, _ = subject_entry(rng, SmplTruth(rng, 3), [0, 1, 2])
+    marker = tmp_path / "marker"
+    entry["verts"] = CreatesFile(marker)  # a key WHAM writes and the importer does not read
+    path = tmp_path / "wham_output.pkl"
+    joblib.dump({7: entry}, path)
+    with pytest.raises(MotionFormatError, match="refused to load the global 'io.open'") as err:
+        load_wham(path, fps=30.0)
+    assert str(err.value).startswith(f"{path}: ")
+    assert not marker.exists()
+    assert load_wham(path, fps=30.0, trust_pickle=True).num_frames == 3  # trusted, the payload runs
+    assert marker.exists()
+
+
+def test_dump_written_with_dill_loaded(wham_file):
+    """With dill imported, pickle writes the defaultdict's `dict` as dill._dill._load_type('dict'):
+    read as that builtin type; a type outside the allowed ones is refused by its dill name."""
+    import pickle
+    import types
+
+    dill = pytest.importorskip("dill")  # importing it may already extend pickle: restore that state after
+    was_extended = pickle._Pickler.dispatch.get(type) is not pickle._Pickler.save_type
+    path, frames, truths, _ = wham_file
+    results = joblib.load(path)
+    dill.extend(True)
+    try:
+        joblib.dump(results, path)
+        joblib.dump({"code": types.CodeType}, path.with_name("code.pkl"))
+    finally:
+        dill.extend(was_extended)
+    assert b"_load_type" in path.read_bytes()
+    track = load_wham(path, fps=30.0)
+    np.testing.assert_allclose(track.transl[frames[np.int64(2)], 0], truths[2].transl, atol=1e-5)
+    with pytest.raises(MotionFormatError, match=r"refused to load the global 'dill._dill._load_type\('CodeType'\)'"):
+        load_wham(path.with_name("code.pkl"), fps=30.0)

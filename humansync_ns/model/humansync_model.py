@@ -46,7 +46,7 @@ from nerfstudio.utils import colormaps, misc
 
 from humansync_ns.model import regularizers
 from humansync_ns.model.calibration_state import calibration_log_callback
-from humansync_ns.model.kplanes_field import HumanSyncDensityField, HumanSyncField
+from humansync_ns.model.kplanes_field import DynamicRegion, HumanSyncDensityField, HumanSyncField
 from humansync_ns.model.schedule import schedule_callback, schedule_state
 from humansync_ns.model.time_offsets import TimeOffsets, TimeOffsetsConfig
 from humansync_ns.model.unfreeze_scheduler import align_to_unfreeze_steps
@@ -83,6 +83,10 @@ class HumanSyncModelConfig(ModelConfig):
     """How space maps to the grids. contract: unbounded scene, all of space contracted into [-2, 2]
     with the scene box as the unit cube (real captures with backgrounds); aabb: only the scene box is
     represented, density 0 outside."""
+    dynamic_region: DynamicRegion = "everywhere"
+    """Where the scene may change over time. everywhere: the paper's K-Planes; scene_box: only inside
+    the scene box, the rest is static (with the dataparser's scene_box_from people, the people's
+    region; kplanes_field.py says why)."""
     background_color: Literal["random", "last_sample", "black", "white"] = "last_sample"
     """Colour behind the last sample."""
     grid_base_resolution: Tuple[int, int, int] = (48, 48, 48)
@@ -91,6 +95,10 @@ class HumanSyncModelConfig(ModelConfig):
     """Cells of the time axis of every space-time plane; None derives them from the capture (one
     cell per ``frames_per_time_cell`` frames of the normalised time range), so the same preset fits a
     clip of any length (the paper's 240 were for its clips)."""
+    coarse_to_fine_time: bool = False
+    """Coarse levels also get a coarse time axis (cells scale with the level's spatial multiplier),
+    so the Eq. 14 schedule runs coarse-to-fine in time too, as BARF's does in space: early on the
+    field is smooth in time and a video's time offset sees a wide basin (the paper: False)."""
     frames_per_time_cell: float = 1.0
     """Frames of the fastest video per time cell when ``time_resolution`` is None. Cells finer than a
     frame are each fitted to whichever frames land in them, and the time offsets' gradient becomes
@@ -230,6 +238,8 @@ class HumanSyncModel(Model):
             num_layers_color=self.config.num_layers_color,
             appearance_embedding_dim=self.config.appearance_embedding_dim,
             spatial_distortion=distortion,
+            dynamic_region=self.config.dynamic_region,
+            coarse_to_fine_time=self.config.coarse_to_fine_time,
             implementation=self.config.implementation,
         )
         self.proposal_networks = self._build_proposal_networks(distortion)
@@ -293,6 +303,7 @@ class HumanSyncModel(Model):
                     self.scene_box.aabb,
                     resolution=(*spatial, cfg.proposal_time_resolution),
                     spatial_distortion=distortion,
+                    dynamic_region=cfg.dynamic_region,
                     implementation=cfg.implementation,
                     **args,
                 )

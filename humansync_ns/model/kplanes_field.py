@@ -14,17 +14,25 @@ Both end up in [-1, 1], the range ``grid_sample`` expects. Times arrive in [0, 1
 normalised global time, shifted by the learned offsets) and are mapped to [-1, 1]; times pushed
 slightly outside by an offset read the border of the time axis (``padding_mode="border"``).
 
+``dynamic_region="scene_box"`` (an option; the paper's field is "everywhere") keeps the space-time
+planes to the scene box: outside it their product is taken as 1, so the contracted shell (room,
+cameras' surroundings) is static, and with the dataparser's ``scene_box_from="people"`` only the
+people's region can change over time. The background then cannot flicker, nor absorb a video's
+calibration error by changing over time, and the time offsets learn from where people move.
+
 Structure follows nerfstudio's fields (plain keyword arguments, no config) so the field can be
 built and tested without the config system.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Literal, Optional, Sequence, Tuple
 
 import torch
-from jaxtyping import Float, Int
+import torch.nn.functional as F
+from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
+from typing_extensions import assert_never
 
 from nerfstudio.cameras.rays import Frustums, RaySamples
 from nerfstudio.data.scene_box import SceneBox
@@ -66,12 +74,51 @@ def spacetime_grid_coords(
     return torch.cat([xyz, t.expand(*xyz.shape[:-1], 1)], dim=-1), inside
 
 
+DynamicRegion = Literal["everywhere", "scene_box"]
+
+
+def in_scene_box(positions: Float[Tensor, "*bs 3"], aabb: Float[Tensor, "2 3"]) -> Bool[Tensor, "*bs"]:
+    """Whether each position lies inside the scene box (before any contraction)."""
+    return ((positions >= aabb[0]) & (positions <= aabb[1])).all(dim=-1)
+
+
+def kplanes_features(
+    encoding: KPlanesEncoding, coords: Float[Tensor, "N 4"], dynamic: Optional[Bool[Tensor, "N"]] = None
+) -> Float[Tensor, "N C"]:
+    """The product of an encoding's plane features at ``coords`` (what ``encoding(coords)`` gives);
+    where ``dynamic`` is False the space-time planes are left out of the product (as if they were
+    at their initial value 1): the scene is static there and those planes get no gradient from it."""
+    if dynamic is None:
+        return encoding(coords)
+    spatial: Tensor | float = 1.0
+    temporal: Tensor | float = 1.0
+    for plane, pair in zip(encoding.plane_coefs, encoding.coo_combs):
+        grid_coords = coords[..., pair].view(1, 1, -1, 2)  # [1, 1, N, 2]
+        features = F.grid_sample(plane[None], grid_coords, align_corners=True, padding_mode="border")  # [1, C, 1, N]
+        features = features.view(encoding.num_components, -1).T  # [N, C]
+        if TIME_AXIS in pair:
+            temporal = temporal * features
+        else:
+            spatial = spatial * features
+    assert isinstance(spatial, Tensor) and isinstance(temporal, Tensor)
+    return spatial * torch.where(dynamic[:, None], temporal, torch.ones_like(temporal))
+
+
 def _split_planes(encoding: KPlanesEncoding) -> Tuple[List[nn.Parameter], List[nn.Parameter]]:
     """Planes of one encoding split by whether their axis pair includes time (from ``coo_combs``)."""
     spatial, temporal = [], []
     for plane, pair in zip(encoding.plane_coefs, encoding.coo_combs):
         (temporal if TIME_AXIS in pair else spatial).append(plane)
     return spatial, temporal
+
+
+def _dynamic_mask(positions: Float[Tensor, "*bs 3"], aabb: Float[Tensor, "2 3"], region: DynamicRegion) -> Optional[Tensor]:
+    """Flat (N,) mask of the samples that may change over time; None when all may."""
+    if region == "everywhere":
+        return None
+    if region == "scene_box":
+        return in_scene_box(positions, aabb).reshape(-1)
+    assert_never(region)
 
 
 class HumanSyncField(Field):
@@ -82,7 +129,7 @@ class HumanSyncField(Field):
         num_videos: number of videos of the capture (size of the appearance embedding table).
         train_videos: videos whose embeddings are trained; their mean is used for other rays.
         grid_resolution: spatial resolution (x, y, z) of the coarsest level.
-        time_resolution: resolution of the time axis (the same at every level).
+        time_resolution: resolution of the time axis (of the finest level with ``coarse_to_fine_time``).
         multiscale: multipliers of the spatial resolution, one level each, coarse to fine.
         num_components: features per plane (and per level).
         geo_feat_dim: features passed from the density MLP to the colour MLP.
@@ -93,6 +140,11 @@ class HumanSyncField(Field):
         appearance_embedding_dim: per-video appearance code size (0 disables it).
         sh_levels: spherical-harmonics levels of the view-direction encoding.
         spatial_distortion: contraction of unbounded scenes, or None to use the AABB.
+        dynamic_region: where the scene may change over time: everywhere (the paper's K-Planes) or
+            only inside the scene box (see the module docstring).
+        coarse_to_fine_time: give each level a time axis as coarse as its space (time cells scale with
+            the level's multiplier), so the Eq. 14 schedule also runs coarse-to-fine in time; False
+            (the paper) gives every level ``time_resolution`` cells.
         implementation: "tcnn" when available (falls back to "torch" with a warning), or "torch".
     """
 
@@ -113,6 +165,8 @@ class HumanSyncField(Field):
         appearance_embedding_dim: int = 16,
         sh_levels: int = 4,
         spatial_distortion: Optional[SpatialDistortion] = None,
+        dynamic_region: DynamicRegion = "everywhere",
+        coarse_to_fine_time: bool = False,
         implementation: str = "tcnn",
     ) -> None:
         super().__init__()
@@ -122,15 +176,20 @@ class HumanSyncField(Field):
             raise ValueError("multiscale needs at least one level")
         self.register_buffer("aabb", aabb)
         self.spatial_distortion = spatial_distortion
+        self.dynamic_region = dynamic_region
         self.geo_feat_dim = geo_feat_dim
         self.num_levels = len(multiscale)
+        finest = max(multiscale)
+        self.time_resolutions = [
+            max(2, round(time_resolution * scale / finest)) if coarse_to_fine_time else time_resolution for scale in multiscale
+        ]
         self.grids = nn.ModuleList(
             KPlanesEncoding(
-                resolution=[r * scale for r in grid_resolution] + [time_resolution],
+                resolution=[r * scale for r in grid_resolution] + [cells],
                 num_components=num_components,
                 reduce="product",
             )
-            for scale in multiscale
+            for scale, cells in zip(multiscale, self.time_resolutions)
         )
         # Eq. 14 weights, set by the model's training callback; a buffer so checkpoints keep them.
         self.register_buffer("level_weights", torch.ones(self.num_levels))
@@ -182,9 +241,10 @@ class HumanSyncField(Field):
         positions = ray_samples.frustums.get_positions()
         coords, inside = spacetime_grid_coords(positions, ray_samples.times, self.aabb, self.spatial_distortion)
         coords_flat = coords.view(-1, 4)  # [N, 4]
+        dynamic = _dynamic_mask(positions, self.aabb, self.dynamic_region)
         # Eq. 9: concatenation of the level features, each scaled by its Eq. 14 weight.
         features = torch.cat(
-            [self.level_weights[i] * grid(coords_flat) for i, grid in enumerate(self.grids)], dim=-1
+            [self.level_weights[i] * kplanes_features(grid, coords_flat, dynamic) for i, grid in enumerate(self.grids)], dim=-1
         )  # [N, L * C]
         h = self.mlp_base(features).view(*positions.shape[:-1], -1)
         density_before_activation, geo_features = torch.split(h, [1, self.geo_feat_dim], dim=-1)
@@ -234,6 +294,7 @@ class HumanSyncDensityField(Field):
         hidden_dim: width of the density MLP.
         num_layers: layers of the density MLP.
         spatial_distortion: contraction of unbounded scenes, or None to use the AABB.
+        dynamic_region: where the density may change over time (as for ``HumanSyncField``).
         implementation: "tcnn" when available (falls back to "torch"), or "torch".
     """
 
@@ -245,6 +306,7 @@ class HumanSyncDensityField(Field):
         hidden_dim: int = 64,
         num_layers: int = 2,
         spatial_distortion: Optional[SpatialDistortion] = None,
+        dynamic_region: DynamicRegion = "everywhere",
         implementation: str = "tcnn",
     ) -> None:
         super().__init__()
@@ -252,6 +314,7 @@ class HumanSyncDensityField(Field):
             raise ValueError(f"resolution must be (x, y, z, t), got {tuple(resolution)}")
         self.register_buffer("aabb", aabb)
         self.spatial_distortion = spatial_distortion
+        self.dynamic_region = dynamic_region
         self.grid = KPlanesEncoding(resolution=list(resolution), num_components=num_components, reduce="product")
         self.mlp = MLP(
             in_dim=num_components,
@@ -296,7 +359,8 @@ class HumanSyncDensityField(Field):
     def get_density(self, ray_samples: RaySamples) -> Tuple[Float[Tensor, "*bs 1"], None]:
         positions = ray_samples.frustums.get_positions()
         coords, inside = spacetime_grid_coords(positions, ray_samples.times, self.aabb, self.spatial_distortion)
-        features = self.grid(coords.view(-1, 4))  # [N, C]
+        dynamic = _dynamic_mask(positions, self.aabb, self.dynamic_region)
+        features = kplanes_features(self.grid, coords.view(-1, 4), dynamic)  # [N, C]
         density_before_activation = self.mlp(features).view(*positions.shape[:-1], 1)
         density = trunc_exp(density_before_activation.to(positions) - 1.0)
         return torch.where(inside[..., None], density, torch.zeros_like(density)), None

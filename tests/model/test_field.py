@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from nerfstudio.cameras.rays import Frustums, RaySamples
+from nerfstudio.field_components.encodings import KPlanesEncoding
 from nerfstudio.field_components.field_heads import FieldHeadNames
 from nerfstudio.field_components.spatial_distortions import SceneContraction
 
-from humansync_ns.model.kplanes_field import HumanSyncField, spacetime_grid_coords
+from humansync_ns.model.kplanes_field import HumanSyncField, kplanes_features, spacetime_grid_coords
 
 AABB = torch.tensor([[-2.0, -2.0, -2.0], [2.0, 2.0, 2.0]])
 
@@ -80,3 +81,46 @@ def test_level_weight_zero_removes_a_level_from_the_features():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in field.grids[0].plane_coefs)
     with pytest.raises(ValueError):
         field.set_level_weights(torch.ones(3))
+
+
+def test_kplanes_features_match_the_encoding_and_leave_time_out_where_static():
+    encoding = KPlanesEncoding(resolution=[5, 6, 7, 4], num_components=3)
+    with torch.no_grad():
+        for plane in encoding.plane_coefs:
+            plane.uniform_(0.2, 1.8, generator=torch.Generator().manual_seed(0))
+    coords = torch.rand(9, 4, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    torch.testing.assert_close(kplanes_features(encoding, coords), encoding(coords))
+    dynamic = torch.tensor([True, False] * 4 + [True])
+    mixed = kplanes_features(encoding, coords, dynamic)
+    torch.testing.assert_close(mixed[dynamic], encoding(coords)[dynamic])
+    static = kplanes_features(encoding, torch.cat([coords[:, :3], torch.ones(9, 1)], dim=1), dynamic)
+    torch.testing.assert_close(static[~dynamic], mixed[~dynamic])  # no dependence on time where static
+
+
+def test_scene_box_dynamic_region_keeps_the_outside_static():
+    """With dynamic_region="scene_box", a sample outside the scene box has the same density at every
+    time and sends no gradient into the space-time planes; inside it depends on time."""
+    field = HumanSyncField(AABB, num_videos=1, grid_resolution=(4, 4, 4), time_resolution=5, multiscale=(1, 2),
+                           num_components=2, hidden_dim=8, spatial_distortion=SceneContraction(order=float("inf")),
+                           dynamic_region="scene_box", implementation="torch")
+    with torch.no_grad():
+        for plane in field.temporal_planes():
+            plane.uniform_(0.2, 1.8, generator=torch.Generator().manual_seed(0))
+    outside, inside = torch.tensor([[3.0, 0.5, 0.0]]), torch.tensor([[0.3, -0.2, 0.1]])
+    early, late = (field.get_density(samples(p, torch.tensor([t])))[0] for p, t in ((outside, 0.1), (outside, 0.9)))
+    torch.testing.assert_close(early, late)
+    density, _ = field.get_density(samples(outside, torch.tensor([0.5])))
+    density.sum().backward()
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in field.temporal_planes())
+    first, second = (field.get_density(samples(inside, torch.tensor([t])))[0] for t in (0.1, 0.9))
+    assert (first - second).abs().item() > 1e-4
+
+
+@pytest.mark.parametrize("coarse_to_fine_time, expected", [(False, [8, 8, 8]), (True, [2, 4, 8])])
+def test_coarse_to_fine_time_gives_coarse_levels_coarse_time(coarse_to_fine_time, expected):
+    field = HumanSyncField(AABB, num_videos=1, grid_resolution=(4, 4, 4), time_resolution=8, multiscale=(1, 2, 4),
+                           num_components=2, coarse_to_fine_time=coarse_to_fine_time, implementation="torch")
+    assert field.time_resolutions == expected
+    for grid, cells in zip(field.grids, expected):
+        time_planes = [p for p, pair in zip(grid.plane_coefs, grid.coo_combs) if 3 in pair]
+        assert all(p.shape[1] == cells for p in time_planes), [p.shape for p in time_planes]

@@ -134,7 +134,8 @@ def test_ns_render_dataset_renders_training_views_at_refined_poses_and_times(tra
     original = outputs.cameras
     refined = refined_train_cameras(model, original)
     refined_max, refined_mean, original_mean = [], [], []
-    for i, filename in enumerate(outputs.image_filenames):
+    for i in range(0, len(outputs.image_filenames), 4):  # every 4th view of each video (12 frames each)
+        filename = outputs.image_filenames[i]
         written = np.asarray(Image.open((tmp_path / "train" / "rgb" / filename.relative_to(root)).with_suffix(".png"))).astype(float)
         at_refined = to_uint8(model.get_outputs_for_camera(refined[i : i + 1])["rgb"]).astype(float)
         unmarked = original[i : i + 1]

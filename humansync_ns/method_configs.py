@@ -11,6 +11,10 @@ import of nerfstudio's ``base_datamanager`` (dataparser discovery runs inside it
 ``VanillaDataManagerConfig`` does not exist yet: so ``humansync_dataparser`` is built eagerly from
 dataparser imports only, and the two method specifications are built on first attribute access
 (PEP 562 ``__getattr__``), by which time nerfstudio has finished importing.
+
+Its one side effect: when no ``ffmpeg`` is on ``PATH``, the environment's own (this package's
+console script, imageio-ffmpeg's binary) is made findable for ``ns-render``
+(``humansync_ns.render.ffmpeg``, which says why and how).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Dict
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
+from humansync_ns.render.ffmpeg import find_environment_ffmpeg
 
 if TYPE_CHECKING:
     from nerfstudio.engine.trainer import TrainerConfig
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from humansync_ns.pipeline.humansync_pipeline import HumanSyncPipelineConfig
 
 humansync_dataparser = DataParserSpecification(config=HumanSyncDataParserConfig())
+find_environment_ffmpeg()
 
 
 def _datamanager(num_rays: int) -> "HumanSyncDataManagerConfig":

@@ -3,7 +3,8 @@
 Reads what `humansync-process` writes (`docs/formats.md` section 4) and produces every frame of
 every video as its own camera, with `Cameras.times` the frame's normalised global time
 (`docs/conventions.md`) and `Cameras.metadata["video_index"]` (num_images, 1) so rays know their
-video. `DataparserOutputs.metadata` follows the contract of `docs/architecture.md`.
+video; the training split's cameras also carry `metadata[TRAIN_IMAGE_INDEX]`.
+`DataparserOutputs.metadata` follows the contract of `docs/architecture.md`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserConfig, DataparserOutputs
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.utils.rich_utils import CONSOLE
+
+TRAIN_IMAGE_INDEX = "train_image_index"
+"""Key of `Cameras.metadata` (num_images, 1) on the training split's cameras: the image's index
+among the training images. It says "this camera is training image i at its dataparser pose and
+time", so the model renders it at its refined pose and time; whatever moves a camera drops it."""
 
 
 @dataclass
@@ -134,11 +140,16 @@ class HumanSyncDataParser(DataParser):
             rows = eval_rows(data, capture.eval_videos, capture.train_videos, config.eval_frame_stride,
                              config.restrict_eval_to_common_span)
         cameras = self._cameras(capture, rows)
+        metadata = {**self._metadata(capture, rows), "camera_rotations": cameras.camera_to_worlds[:, :3, :3].clone()}
+        if split == "train":
+            # Marks the cameras as training images at their dataparser poses, so the model renders
+            # them at the refined pose and time (ns-render dataset builds its own datasets).
+            cameras.metadata[TRAIN_IMAGE_INDEX] = torch.arange(len(rows))[:, None]
         return DataparserOutputs(
             image_filenames=[self._image_path(data, i) for i in rows],
             cameras=cameras,
             scene_box=SceneBox(aabb=torch.tensor([[-1.0] * 3, [1.0] * 3]) * config.scene_scale),
-            metadata=self._metadata(capture, rows),
+            metadata=metadata,
             dataparser_transform=torch.from_numpy(capture.transform).float(),
             dataparser_scale=capture.scale,
         )

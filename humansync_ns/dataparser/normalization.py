@@ -14,6 +14,8 @@ from typing import Literal
 
 import numpy as np
 import torch
+from jaxtyping import Float, Int
+from torch import Tensor
 from typing_extensions import assert_never
 
 from nerfstudio.cameras import camera_utils
@@ -55,6 +57,16 @@ class TimeNormalization:
 
     def as_dict(self) -> dict[str, float]:
         return {"t0_s": self.t0_s, "span_s": self.span_s, "margin": self.margin}
+
+
+def common_time_span(times: Float[Tensor, "N"], video_index: Int[Tensor, "N"]) -> tuple[float, float]:
+    """(start, end) normalised times covered by every video present in `video_index`."""
+    videos = torch.unique(video_index)
+    if videos.numel() == 0:
+        raise ValueError("common_time_span: no frames")
+    starts = torch.stack([times[video_index == v].min() for v in videos])
+    ends = torch.stack([times[video_index == v].max() for v in videos])
+    return float(starts.max()), float(ends.min())
 
 
 def compute_scene_transform(

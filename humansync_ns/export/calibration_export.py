@@ -69,7 +69,7 @@ def refine_capture(pipeline, test_time_corrections: Optional[Dict[str, Any]] = N
         the refined capture and the `TransformsData` it was read from.
     """
     from humansync_ns.dataparser.normalization import apply_scene_transform
-    from humansync_ns.pipeline.test_time_optimization import correct_camera_to_worlds
+    from humansync_ns.model.pose_correction import correct_camera_to_worlds
 
     dataparser = pipeline.datamanager.dataparser
     if not hasattr(dataparser, "capture"):
@@ -89,8 +89,7 @@ def refine_capture(pipeline, test_time_corrections: Optional[Dict[str, Any]] = N
     num_train = len(train_video)
     if optimizer is not None and getattr(optimizer.config, "mode", "off") != "off":
         with torch.no_grad():
-            device = optimizer.pose_adjustment.device
-            corrections = optimizer(torch.arange(num_train, device=device)).double().cpu()
+            corrections = optimizer.get_correction_matrices().double().cpu()  # world frame, one per training image
     else:
         corrections = torch.eye(4, dtype=torch.float64)[:3].expand(num_train, 3, 4)
     scene = torch.from_numpy(apply_scene_transform(data.camera_to_world_opengl, transform, scale))

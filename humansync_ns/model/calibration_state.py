@@ -23,7 +23,9 @@ from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttrib
 
 from humansync_ns.body.rotations import rotation_angle_deg
 from humansync_ns.calibration.sim3 import DegenerateAlignmentError, umeyama
+from humansync_ns.dataparser.humansync_dataparser import TRAIN_IMAGE_INDEX
 from humansync_ns.dataparser.normalization import opengl_to_opencv_c2w, scene_to_calibration_c2w
+from humansync_ns.model.pose_correction import correct_camera_to_worlds
 
 if TYPE_CHECKING:
     from humansync_ns.model.humansync_model import HumanSyncModel
@@ -42,17 +44,18 @@ def pose_corrections(model: "HumanSyncModel") -> Dict[str, Dict[str, float]]:
 
 @torch.no_grad()
 def refined_camera_to_worlds(model: "HumanSyncModel", cameras: Cameras) -> Float[Tensor, "num_images 3 4"]:
-    """Training cameras' OpenGL camera-to-world (scene box) with the learned corrections applied:
-    ``R' = R_corr R``, ``t' = t + t_corr`` (how ``apply_to_raybundle`` moves the rays)."""
+    """Training cameras' OpenGL camera-to-world (scene box) with the learned world-frame corrections
+    applied (``pose_correction.correct_camera_to_worlds``, as the training rays are moved)."""
     c2w = cameras.camera_to_worlds.to(model.device)
-    corr = model.camera_optimizer.get_correction_matrices().to(c2w)
-    return torch.cat([torch.bmm(corr[:, :3, :3], c2w[:, :3, :3]), c2w[:, :3, 3:] + corr[:, :3, 3:]], dim=-1)
+    return correct_camera_to_worlds(c2w, model.camera_optimizer.get_correction_matrices().to(c2w))
 
 
 def cameras_moved_to(
     cameras: Cameras, camera_to_worlds: Float[Tensor, "num_images 3 4"], times: Optional[Float[Tensor, "num_images 1"]]
 ) -> Cameras:
-    """A copy of ``cameras`` with other poses and times (intrinsics and metadata shared)."""
+    """A copy of ``cameras`` with other poses and times (intrinsics shared). Its metadata loses
+    ``TRAIN_IMAGE_INDEX``: the copy is no longer a training image at its dataparser pose, so the
+    model must not refine it again."""
     return Cameras(
         camera_to_worlds=camera_to_worlds,
         fx=cameras.fx,
@@ -64,8 +67,13 @@ def cameras_moved_to(
         distortion_params=cameras.distortion_params,
         camera_type=cameras.camera_type,
         times=times,
-        metadata=cameras.metadata,
+        metadata=without_train_image_index(cameras.metadata),
     )
+
+
+def without_train_image_index(metadata: Optional[Dict]) -> Optional[Dict]:
+    """Camera metadata without the marker of an unrefined training image (a new dict)."""
+    return None if metadata is None else {k: v for k, v in metadata.items() if k != TRAIN_IMAGE_INDEX}
 
 
 @torch.no_grad()

@@ -10,7 +10,11 @@ Order of operations for a training ray bundle, and why:
 3. add the video's learned time delta to ``ray_bundle.times``;
 4. only then bind those times into the proposal fields' ``density_fn`` (the proposal sampler calls
    them with positions only), so the proposal samplers see the shifted times too.
-Eval and viewer rays are rendered as given (no training-image corrections).
+Eval and viewer rays are rendered as given, with two exceptions. Rays of a camera that is a
+training image at its dataparser pose (camera metadata ``TRAIN_IMAGE_INDEX``, e.g. the datasets
+``ns-render dataset`` builds) get steps 2-3 too, so training views render at their refined pose and
+time. Rays without times (nerfstudio 1.1.5's ``ns-render interpolate``) render the middle of the
+training videos' common time span, not t = 0 in the time margin where nothing was trained.
 
 Every regulariser that touches parameters is computed inside ``get_outputs`` (training only), so
 under DistributedDataParallel its gradients reach parameters through the graph DDP traces from the
@@ -44,6 +48,8 @@ from nerfstudio.model_components.scene_colliders import NearFarCollider
 from nerfstudio.models.base_model import Model, ModelConfig
 from nerfstudio.utils import colormaps, misc
 
+from humansync_ns.dataparser.humansync_dataparser import TRAIN_IMAGE_INDEX
+from humansync_ns.dataparser.normalization import TimeNormalization, common_time_span
 from humansync_ns.model import regularizers
 from humansync_ns.model.calibration_state import calibration_log_callback
 from humansync_ns.model.kplanes_field import DynamicRegion, HumanSyncDensityField, HumanSyncField
@@ -201,6 +207,17 @@ def _metadata_tensor(metadata: Dict, key: str, num_images: int) -> Tensor:
     return value
 
 
+def _middle_of_common_span(meta: Dict, video_index: Tensor) -> float:
+    """Middle of the normalised time span that every training video covers, from the metadata's
+    local frame times and initial offsets (0.5, the middle of the normalised range, without them)."""
+    if not {"local_time_s", "time_offset_init_s", "time_normalization"} <= set(meta):
+        return 0.5
+    global_s = torch.as_tensor(meta["local_time_s"]).double() + torch.as_tensor(meta["time_offset_init_s"]).double()[video_index]
+    times = torch.from_numpy(TimeNormalization(**meta["time_normalization"]).to_normalized(global_s.numpy()))
+    start, end = common_time_span(times, video_index)
+    return 0.5 * (start + end)
+
+
 class HumanSyncModel(Model):
     """K-Planes dynamic radiance field refined jointly with the capture's calibration.
 
@@ -278,7 +295,10 @@ class HumanSyncModel(Model):
             video_index=video_index.tolist(),
             frame_index=frame_index.tolist(),
             moving_videos=[int(v) for v in meta.get("moving_videos", [])],
+            camera_rotations=meta.get("camera_rotations"),
         )
+        self.untimed_render_time = _middle_of_common_span(meta, video_index)
+        """Normalised time rendered for rays without times."""
         fps = meta.get("fps")
         self.fps = None if fps is None else torch.as_tensor(fps, dtype=torch.float32).reshape(-1)
         self.ground_truth: Optional[Dict] = meta.get("ground_truth")
@@ -385,22 +405,35 @@ class HumanSyncModel(Model):
         return groups
 
     # ----- forward -----
+    def _move_to_refined(self, ray_bundle: RayBundle, image_index: Tensor) -> Tensor:
+        """Pose correction and time shift of rays of training images ``image_index`` (steps 1-3
+        above); returns each ray's video."""
+        video_index = self.image_to_video[image_index.long()]  # [R]
+        self.camera_optimizer.apply_to_image_rays(ray_bundle, image_index)
+        self.time_offsets.apply(ray_bundle, video_index)
+        return video_index
+
     def _prepare_training_rays(self, ray_bundle: RayBundle) -> None:
-        """Video lookup, pose correction and time shift of training rays (steps 1-3 above)."""
         if ray_bundle.camera_indices is None:
             raise ValueError("humansync model: training rays need camera_indices")
-        video_index = self.image_to_video[ray_bundle.camera_indices[..., 0].long()]  # [R]
-        self.camera_optimizer.apply_to_raybundle(ray_bundle)
-        self.time_offsets.apply(ray_bundle, video_index)
+        video_index = self._move_to_refined(ray_bundle, ray_bundle.camera_indices[..., 0])
         # The field reads the video from here for the per-video appearance code.
         ray_bundle.metadata = {**ray_bundle.metadata, "video_index": video_index[..., None]}
+
+    def _prepare_eval_rays(self, ray_bundle: RayBundle) -> None:
+        image_index = ray_bundle.metadata.get(TRAIN_IMAGE_INDEX)
+        if image_index is not None:
+            self._move_to_refined(ray_bundle, image_index[..., 0])
+        # Eval / viewer rays use the mean appearance code, never a (maybe untrained) video's.
+        ray_bundle.metadata = {k: v for k, v in ray_bundle.metadata.items() if k not in ("video_index", TRAIN_IMAGE_INDEX)}
+        if ray_bundle.times is None:
+            ray_bundle.times = torch.full_like(ray_bundle.origins[..., :1], self.untimed_render_time)
 
     def get_outputs(self, ray_bundle: RayBundle) -> Dict[str, Tensor | List]:
         if self.training:
             self._prepare_training_rays(ray_bundle)
-        elif "video_index" in ray_bundle.metadata:
-            # Eval / viewer rays use the mean appearance code, never a (maybe untrained) video's.
-            ray_bundle.metadata = {k: v for k, v in ray_bundle.metadata.items() if k != "video_index"}
+        else:
+            self._prepare_eval_rays(ray_bundle)
         # Step 4: bind the (shifted) times; the proposal sampler calls density_fn(positions) only.
         # The proposals sample along the corrected rays, but only the photometric loss may move the
         # calibration: the interlevel loss would otherwise pull poses and offsets, through the

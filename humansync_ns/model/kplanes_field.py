@@ -68,7 +68,7 @@ def spacetime_grid_coords(
         inside = ((xyz >= 0.0) & (xyz <= 1.0)).all(dim=-1)
         xyz = xyz * 2.0 - 1.0  # [0, 1] -> [-1, 1]
     if times is None:
-        # Renders without time (e.g. ns-render interpolate in nerfstudio 1.1.5) see the first instant.
+        # Samples without time see t = 0 (the model gives time-less eval rays a time before this).
         times = torch.zeros_like(xyz[..., :1])
     t = times.to(xyz) * 2.0 - 1.0  # [0, 1] -> [-1, 1]
     return torch.cat([xyz, t.expand(*xyz.shape[:-1], 1)], dim=-1), inside

@@ -7,26 +7,37 @@ maps every training image to a *slot*: one slot per static training video, and o
 moving training video, whose corrections are tied together by a second-difference smoothness prior
 (the paper leaves moving cameras to future work).
 
-Because it is a ``CameraOptimizer`` whose ``forward`` takes image indices, nerfstudio's viewer
-(``model.camera_optimizer(indices)``) and exporter (``apply_to_camera`` with ``metadata["cam_idx"]``)
-show the training cameras at their refined poses unchanged.
+Corrections act in the world frame (``model/pose_correction.py``, the one convention). nerfstudio
+reads them in two ways, and both give the refined pose: its exporter calls ``apply_to_camera`` (world
+frame, as nerfstudio's own), and its viewer, while training, composes ``c2w @ model.camera_optimizer(indices)``
+with the frustums' dataparser poses, which is nerfstudio's documented meaning of ``forward``: the
+transformation from optimised to given camera coordinates (a camera-frame delta). So ``forward``
+returns camera-frame deltas, computed from the training images' dataparser rotations
+(``camera_rotations``), and everything of ours reads the world-frame corrections
+(``world_corrections`` / ``get_correction_matrices``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Literal, Sequence, Type, Union
+from typing import Dict, List, Literal, Optional, Sequence, Type, Union
 
 import numpy as np
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
-from typing_extensions import assert_never
 
 from nerfstudio.cameras.camera_optimizers import CameraOptimizer
-from nerfstudio.cameras.lie_groups import exp_map_SE3, exp_map_SO3xR3
+from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.configs.base_config import InstantiateConfig
+
+from humansync_ns.model.pose_correction import (
+    camera_frame_delta,
+    correct_camera_to_worlds,
+    correct_rays,
+    correction_from_tangent,
+)
 
 
 @dataclass
@@ -86,6 +97,9 @@ class VideoPoseOptimizer(CameraOptimizer):
         video_index: video of each training image (num_images,).
         frame_index: frame of each training image inside its video (num_images,).
         moving_videos: videos with per-frame poses.
+        camera_rotations: (num_images, 3, 3) rotations of the training images' camera-to-world
+            poses as the dataparser made them, which nerfstudio's viewer composes ``forward``'s
+            deltas with; identity when not given.
     """
 
     config: VideoPoseOptimizerConfig
@@ -98,6 +112,7 @@ class VideoPoseOptimizer(CameraOptimizer):
         video_index: Sequence[int],
         frame_index: Sequence[int],
         moving_videos: Sequence[int] = (),
+        camera_rotations: Optional[Float[Tensor, "num_images 3 3"]] = None,
         **kwargs,
     ) -> None:
         image_to_slot, video_slots = build_slots(video_index, frame_index, moving_videos)
@@ -109,6 +124,10 @@ class VideoPoseOptimizer(CameraOptimizer):
         self.num_slots = num_slots
         self.video_slots = video_slots
         self.register_buffer("image_to_slot", image_to_slot.to(device), persistent=False)
+        if camera_rotations is not None and tuple(camera_rotations.shape) != (num_cameras, 3, 3):
+            raise ValueError(f"camera_rotations must have shape ({num_cameras}, 3, 3), got {tuple(camera_rotations.shape)}")
+        rotations = None if camera_rotations is None else torch.as_tensor(camera_rotations, dtype=torch.float32).to(device)
+        self.register_buffer("camera_rotations", rotations, persistent=False)
         # (k-1, k, k+1) slot triplets of consecutive frames of each moving video, for the prior.
         triplets = [s[i : i + 3] for s in video_slots.values() if len(s) >= 3 for i in range(len(s) - 2)]
         self.register_buffer(
@@ -120,28 +139,46 @@ class VideoPoseOptimizer(CameraOptimizer):
     def _adjustment(self) -> Float[Tensor, "num_slots 6"]:
         return self.pose_adjustment if self.trainable else self.pose_adjustment.detach()
 
-    def forward(self, indices: Int[Tensor, "num"]) -> Float[Tensor, "num 3 4"]:
-        """Correction matrices ([R|t], applied in world coordinates) of the given *image* indices."""
+    def world_corrections(self, indices: Int[Tensor, "num"]) -> Float[Tensor, "num 3 4"]:
+        """World-frame corrections ``[R_c | t_c]`` of the given *image* indices (pose_correction.py)."""
         indices = indices.reshape(-1).long()
         if self.config.mode == "off":
             return torch.eye(4, device=indices.device)[None, :3, :4].tile(indices.shape[0], 1, 1)
         slots = self.image_to_slot[indices.to(self.image_to_slot.device)]
-        tangent = self._adjustment()[slots]
-        if self.config.mode == "SO3xR3":
-            return exp_map_SO3xR3(tangent)
-        if self.config.mode == "SE3":
-            return exp_map_SE3(tangent)
-        assert_never(self.config.mode)
+        return correction_from_tangent(self._adjustment()[slots], self.config.mode)
+
+    def forward(self, indices: Int[Tensor, "num"]) -> Float[Tensor, "num 3 4"]:
+        """nerfstudio's contract (what its viewer composes as ``c2w @ delta``): camera-frame deltas
+        from the refined to the given camera coordinates of the given image indices."""
+        corrections = self.world_corrections(indices)
+        if self.camera_rotations is None:
+            return corrections  # identity rotations: both frames agree
+        rotations = self.camera_rotations[indices.reshape(-1).long().to(self.camera_rotations.device)]
+        return camera_frame_delta(rotations.to(corrections), corrections)
 
     def apply_to_raybundle(self, raybundle: RayBundle) -> None:
-        """Rotate directions and translate origins of training rays by their image's correction."""
-        if self.config.mode == "off" or raybundle.camera_indices is None:
+        """Move training rays by the correction of their image (``camera_indices``)."""
+        if raybundle.camera_indices is not None:
+            self.apply_to_image_rays(raybundle, raybundle.camera_indices[..., 0])
+
+    def apply_to_image_rays(self, raybundle: RayBundle, image_index: Int[Tensor, "num_rays"]) -> None:
+        """Rotate directions and translate origins of rays of training images ``image_index``."""
+        if self.config.mode == "off":
             return
-        correction = self(raybundle.camera_indices[..., 0])  # [R, 3, 4]
+        correction = self.world_corrections(image_index)  # [R, 3, 4]
         shape = raybundle.origins.shape
-        raybundle.origins = raybundle.origins + correction[:, :3, 3].view(shape)
-        directions = torch.bmm(correction[:, :3, :3], raybundle.directions.reshape(-1, 3, 1))
+        origins, directions = correct_rays(raybundle.origins.reshape(-1, 3), raybundle.directions.reshape(-1, 3), correction)
+        raybundle.origins = origins.view(shape)
         raybundle.directions = directions.view(shape)
+
+    def apply_to_camera(self, camera: Cameras) -> Tensor:
+        """The camera-to-world of a training camera (``camera.metadata["cam_idx"]``, as nerfstudio's
+        exporter sets it) with its world-frame correction; other cameras unchanged."""
+        if self.config.mode == "off" or camera.metadata is None or "cam_idx" not in camera.metadata:
+            return camera.camera_to_worlds
+        index = torch.as_tensor(camera.metadata["cam_idx"]).reshape(-1)
+        correction = self.world_corrections(index).to(camera.camera_to_worlds)
+        return correct_camera_to_worlds(camera.camera_to_worlds, correction)
 
     def prior_terms(self) -> Dict[str, Float[Tensor, ""]]:
         """Unweighted priors: nerfstudio's norm penalties on the corrections (translation, rotation)
@@ -160,13 +197,10 @@ class VideoPoseOptimizer(CameraOptimizer):
             terms["camera_smoothness"] = (a - 2.0 * b + c).square().sum(dim=-1).mean()
         return terms
 
-    def get_loss_dict(self, loss_dict: dict) -> None:
-        """Add the unweighted priors (the model weights them with its ``loss_coefficients``)."""
-        loss_dict.update(self.prior_terms())
-
     def get_correction_matrices(self) -> Float[Tensor, "num_images 3 4"]:
-        """Correction of every training image (frames of a static video share one)."""
-        return self(torch.arange(self.num_images, device=self.image_to_slot.device))
+        """World-frame correction of every training image (frames of a static video share one), the
+        way nerfstudio's ``apply_to_camera`` and ``apply_to_raybundle`` use its matrices."""
+        return self.world_corrections(torch.arange(self.num_images, device=self.image_to_slot.device))
 
     @torch.no_grad()
     def per_video_corrections(self) -> Dict[int, Dict[str, float]]:

@@ -6,12 +6,13 @@ frozen and only that video's pose correction and time delta are optimised on its
 (`test_time_optimization.py`); then PSNR, SSIM and LPIPS (when its weights are on disk,
 `metrics.py`) are measured on its frames inside the training videos' common time span.
 
-Viewing (`ns-viewer`, `ns-render dataset`): nerfstudio draws the training-camera frustums from
-`train_dataset.cameras`, and after training (`ns-viewer --load-config`) never asks the model for
-its pose corrections. When loaded for inference (`test_mode` "test"/"inference", never while
-training), the pipeline writes the refined poses and times into those cameras once, so the
-frustums sit at the refined poses. The model renders eval/viewer rays as given, so nothing is
-applied twice.
+Viewing (`ns-viewer`): nerfstudio draws the training-camera frustums from `train_dataset.cameras`,
+and after training (`ns-viewer --load-config`) never asks the model for its pose corrections. When
+loaded for inference (`test_mode` "test"/"inference", never while training), the pipeline writes
+the refined poses and times into those cameras once, so the frustums sit at the refined poses, and
+removes their training-image marker so the model does not refine them twice. `ns-render dataset`
+builds datasets of its own from the config: their training cameras keep the marker, and the model
+renders them at the refined pose and time (`HumanSyncModel`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from nerfstudio.models.base_model import Model
 from nerfstudio.pipelines.base_pipeline import VanillaPipeline, VanillaPipelineConfig
 from nerfstudio.utils.rich_utils import CONSOLE
 
-from humansync_ns.model.calibration_state import refined_camera_to_worlds
+from humansync_ns.dataparser.normalization import common_time_span
+from humansync_ns.model.calibration_state import refined_camera_to_worlds, without_train_image_index
 from humansync_ns.pipeline.metrics import ImageMetrics, LpipsNet, moving_pixel_masks
 from humansync_ns.pipeline.test_time_optimization import (
     TestTimeOptimizationConfig,
@@ -62,16 +64,6 @@ class HumanSyncPipelineConfig(VanillaPipelineConfig):
     Without either, LPIPS is reported as unavailable."""
     show_refined_train_cameras: bool = True
     """When loaded for viewing/rendering, move the training cameras to their refined poses and times."""
-
-
-def common_time_span(times: Float[Tensor, "N"], video_index: Int[Tensor, "N"]) -> tuple[float, float]:
-    """(start, end) normalised times covered by every video present in `video_index`."""
-    videos = torch.unique(video_index)
-    if videos.numel() == 0:
-        raise ValueError("common_time_span: no frames")
-    starts = torch.stack([times[video_index == v].min() for v in videos])
-    ends = torch.stack([times[video_index == v].max() for v in videos])
-    return float(starts.max()), float(ends.min())
 
 
 def refined_times(model: Model, cameras: Cameras, video_index: Int[Tensor, "N"]) -> Optional[Float[Tensor, "N 1"]]:
@@ -141,6 +133,7 @@ class HumanSyncPipeline(VanillaPipeline):
         video_index = torch.as_tensor(dataset.metadata["video_index"]).reshape(-1)
         cameras.camera_to_worlds = refined_camera_to_worlds(self.model, cameras)
         cameras.times = refined_times(self.model, cameras, video_index)
+        cameras.metadata = without_train_image_index(cameras.metadata)  # refined: never refine again
 
     # ----- evaluation -----
     def _eval_frames(self) -> Dict[int, Int[Tensor, "n"]]:

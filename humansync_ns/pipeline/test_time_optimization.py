@@ -2,11 +2,11 @@
 only that video's pose correction (SO3xR3, as the training videos') and time delta are optimised
 on its own frames before the metrics are measured.
 
-A correction `(ω, τ)` (rotation vector, translation; nerfstudio's SO3xR3 tangent `[τ, ω]`) acts in
-world coordinates exactly as `VideoPoseOptimizer.apply_to_raybundle` and nerfstudio's
-`CameraOptimizer.apply_to_camera` do: `R' = exp(ω)·R`, `t' = t + τ` for a camera-to-world `[R | t]`,
-i.e. ray origins move by `τ` and directions rotate by `exp(ω)`. The time delta `δ` (normalised
-units) is added to the frames' normalised times.
+A correction `(ω, τ)` (rotation vector, translation; nerfstudio's SO3xR3 tangent `[τ, ω]`) moves
+the camera in world coordinates as the training videos' corrections do (`model/pose_correction.py`):
+`R' = exp(ω)·R`, `t' = t + τ` for a camera-to-world `[R | t]`. The time delta `δ` (normalised
+units) is added to the frames' normalised times; it is optimised in frames of the video's own rate,
+like the training videos' offsets, so `time_lr_frames` means the same on every capture.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from jaxtyping import Float
 from torch import Tensor
 
 from nerfstudio.cameras.cameras import Cameras
-from nerfstudio.cameras.lie_groups import exp_map_SO3xR3
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.models.base_model import Model
 
 from humansync_ns.model.calibration_state import cameras_moved_to
+from humansync_ns.model.pose_correction import correct_camera_to_worlds, correct_rays, correction_from_tangent
 
 
 @dataclass
@@ -38,8 +38,11 @@ class TestTimeOptimizationConfig:
     """Rays per step, drawn uniformly from all of the video's eval frames."""
     pose_lr: float = 2e-3
     """Adam learning rate of the pose correction (radians / scene units)."""
-    time_lr: float = 2e-3
-    """Adam learning rate of the time delta (normalised time units)."""
+    time_lr_frames: float = 0.6
+    """Adam learning rate of the time delta, in frames of the held-out video (one parameter unit is
+    one frame, as for the training videos' offsets, ``TimeOffsets``). 0.6 frame is the earlier
+    default of 2e-3 normalised units on the demo capture (7.7 s span, margin 0.1, 30 fps: 289 frames
+    per normalised unit)."""
     optimize_pose: bool = True
     """Refine the pose (SO3xR3)."""
     optimize_time: bool = True
@@ -73,15 +76,7 @@ class VideoCorrection:
 
     def matrix(self) -> Float[Tensor, "3 4"]:
         """`[exp(ω) | τ]`."""
-        return exp_map_SO3xR3(self.tangent.detach().reshape(1, 6))[0]
-
-
-def correct_camera_to_worlds(
-    camera_to_worlds: Float[Tensor, "*bs 3 4"], correction: Float[Tensor, "*bs 3 4"]
-) -> Float[Tensor, "*bs 3 4"]:
-    """`[R_c·R | t + t_c]`: a world-frame correction applied to camera-to-world poses."""
-    rotation = correction[..., :3, :3] @ camera_to_worlds[..., :3, :3]
-    return torch.cat([rotation, camera_to_worlds[..., :3, 3:] + correction[..., :3, 3:]], dim=-1)
+        return correction_from_tangent(self.tangent.detach())
 
 
 def corrected_cameras(cameras: Cameras, correction: VideoCorrection) -> Cameras:
@@ -93,9 +88,7 @@ def corrected_cameras(cameras: Cameras, correction: VideoCorrection) -> Cameras:
 
 def _apply_to_rays(rays: RayBundle, tangent: Tensor, time_delta: Tensor) -> RayBundle:
     """Differentiable world-frame correction of a flat ray bundle (origins, directions, times)."""
-    matrix = exp_map_SO3xR3(tangent.reshape(1, 6))[0]
-    rays.origins = rays.origins + matrix[:3, 3]
-    rays.directions = rays.directions @ matrix[:3, :3].T
+    rays.origins, rays.directions = correct_rays(rays.origins, rays.directions, correction_from_tangent(tangent))
     if rays.times is not None:
         rays.times = rays.times + time_delta
     return rays
@@ -136,16 +129,17 @@ def optimize_video(
         raise ValueError(f"images must be (N={cameras.shape[0]}, H, W, 3), got {tuple(images.shape)}")
     initial = initial or VideoCorrection.identity()
     device = model.device
+    frame = frame_in_normalized_time(model, cameras)
     tangent = initial.tangent.detach().clone().float().to(device).requires_grad_(config.optimize_pose)
-    time_delta = torch.tensor(initial.time_delta, device=device, requires_grad=config.optimize_time)
-    trainable = [p for p, on in ((tangent, config.optimize_pose), (time_delta, config.optimize_time)) if on]
+    time_frames = torch.tensor(initial.time_delta / frame, device=device, requires_grad=config.optimize_time)
+    trainable = [p for p, on in ((tangent, config.optimize_pose), (time_frames, config.optimize_time)) if on]
     if config.steps <= 0 or not trainable:
-        return VideoCorrection(tangent.detach().cpu(), float(time_delta))
+        return VideoCorrection(tangent.detach().cpu(), initial.time_delta)
     groups = []
     if config.optimize_pose:
         groups.append({"params": [tangent], "lr": config.pose_lr})
     if config.optimize_time:
-        groups.append({"params": [time_delta], "lr": config.time_lr})
+        groups.append({"params": [time_frames], "lr": config.time_lr_frames})
     optimizer = torch.optim.Adam(groups)
     generator = torch.Generator().manual_seed(config.seed)
     cameras = cameras.to("cpu")
@@ -159,7 +153,7 @@ def optimize_video(
         with torch.enable_grad():
             for _ in range(config.steps):
                 rays, target = _sample_batch(cameras, images, config.rays_per_batch, generator)
-                rays = _apply_to_rays(rays.to(device), tangent, time_delta)
+                rays = _apply_to_rays(rays.to(device), tangent, time_frames * frame)
                 rgb = model(rays)["rgb"]
                 loss = torch.nn.functional.mse_loss(rgb, target.to(device))
                 optimizer.zero_grad(set_to_none=True)
@@ -172,4 +166,17 @@ def optimize_video(
         for name, p in model.named_parameters():
             p.requires_grad_(frozen[name])
         model.train(was_training)
-    return VideoCorrection(tangent.detach().cpu(), float(time_delta), loss_before=losses[0], loss_after=losses[-1])
+    return VideoCorrection(tangent.detach().cpu(), float(time_frames.detach()) * frame, loss_before=losses[0], loss_after=losses[-1])
+
+
+def frame_in_normalized_time(model: Model, cameras: Cameras) -> float:
+    """One frame of the cameras' video in normalised time (``TimeOffsets.units_per_parameter``), or
+    1 (normalised units) for a model without time offsets or cameras without a video index."""
+    offsets = getattr(model, "time_offsets", None)
+    video_index = (cameras.metadata or {}).get("video_index")
+    if offsets is None or video_index is None:
+        return 1.0
+    videos = torch.unique(torch.as_tensor(video_index))
+    if videos.numel() != 1:
+        raise ValueError(f"test-time optimisation refines one video at a time; the cameras belong to videos {videos.tolist()}")
+    return float(offsets.units_per_parameter[int(videos)])

@@ -19,6 +19,7 @@ from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.pipelines.base_pipeline import Pipeline
 from nerfstudio.utils import colormaps
 
+from humansync_ns.dataparser.normalization import common_time_span
 from humansync_ns.render.camera_paths import order_by_azimuth, rig_up, scene_focus
 
 OutputFormat = Literal["video", "images"]
@@ -147,8 +148,6 @@ def sweep_keyframes(
 
 def training_time_span(pipeline: Pipeline) -> tuple[float, float]:
     """Normalised (start, end) covered by every training video (the common span)."""
-    from humansync_ns.pipeline.humansync_pipeline import common_time_span
-
     dataset = pipeline.datamanager.train_dataset
     if dataset.cameras.times is None:
         raise ValueError("the training cameras carry no times: is this a humansync (time-aware) model?")

@@ -98,3 +98,46 @@ def test_rotation_of_one_degree_reported_per_video():
     assert corrections[1]["rotation_deg"] == pytest.approx(1.0, rel=1e-5)
     assert corrections[1]["translation"] == pytest.approx(0.02, rel=1e-5)
     assert corrections[0]["rotation_deg"] == 0.0
+
+
+def random_camera_to_worlds(n: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    rotations = torch.linalg.qr(torch.randn(n, 3, 3, generator=generator)).Q
+    rotations = rotations * torch.linalg.det(rotations)[:, None, None].sign()  # proper rotations
+    return torch.cat([rotations, torch.randn(n, 3, 1, generator=generator)], dim=-1)
+
+
+def test_nerfstudio_viewer_composition_gives_the_refined_pose():
+    """nerfstudio's viewer composes `c2w @ optimizer(idx)` in the camera frame (`Viewer.update_camera_poses`,
+    run as is on the state it reads); the training rays move in the world frame. Both must agree."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import viser.transforms as vtf
+    from nerfstudio.viewer.viewer import VISER_NERFSTUDIO_SCALE_RATIO, Viewer
+
+
+    c2w = random_camera_to_worlds(len(VIDEO), seed=2)
+    opt = VideoPoseOptimizerConfig(mode="SO3xR3").setup(
+        num_cameras=len(VIDEO), device="cpu", video_index=VIDEO, frame_index=FRAME, moving_videos=[2],
+        camera_rotations=c2w[:, :3, :3],
+    )
+    with torch.no_grad():
+        opt.pose_adjustment.copy_(0.1 * torch.randn(opt.num_slots, 6, generator=torch.Generator().manual_seed(3)))
+    correction = opt.get_correction_matrices()  # world frame: [R_c R | t + t_c]
+    refined = torch.cat([correction[:, :, :3] @ c2w[:, :, :3], c2w[:, :, 3:] + correction[:, :, 3:]], dim=-1).numpy()
+    viewer = SimpleNamespace(
+        pipeline=SimpleNamespace(datamanager=SimpleNamespace(), model=SimpleNamespace(camera_optimizer=opt)),
+        camera_handles={i: SimpleNamespace(position=None, wxyz=None) for i in range(len(VIDEO))},
+        original_c2w={i: c2w[i].numpy() for i in range(len(VIDEO))},
+    )
+    Viewer.update_camera_poses(viewer)
+    for i, handle in viewer.camera_handles.items():
+        rotation = vtf.SO3(wxyz=handle.wxyz) @ vtf.SO3.from_x_radians(-np.pi)
+        np.testing.assert_allclose(handle.position / VISER_NERFSTUDIO_SCALE_RATIO, refined[i, :3, 3], atol=1e-5)
+        np.testing.assert_allclose(rotation.as_matrix(), refined[i, :3, :3], atol=1e-5)
+    # and training rays of an image leave from, and point along, its refined camera
+    rays = rays_at(c2w[:, :3, 3].clone(), c2w[:, :3, 2].clone(), torch.zeros(len(VIDEO)), torch.arange(len(VIDEO)))
+    opt.apply_to_raybundle(rays)
+    np.testing.assert_allclose(rays.origins.numpy(), refined[:, :3, 3], atol=1e-5)
+    np.testing.assert_allclose(rays.directions.numpy(), refined[:, :3, 2], atol=1e-5)

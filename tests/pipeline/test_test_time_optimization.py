@@ -2,6 +2,7 @@
 perturbed pose and time must be pulled back, lowering its photometric error."""
 
 import math
+from types import SimpleNamespace
 from typing import Dict
 
 import pytest
@@ -51,6 +52,7 @@ class TexturedFloor(Model):
 
 
 def floor_model() -> TexturedFloor:
+    """Without time offsets (frame rates), test-time optimisation counts time in normalised units."""
     config = ModelConfig(_target=TexturedFloor, enable_collider=False)
     return TexturedFloor(config, scene_box=SceneBox(aabb=torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=1)
 
@@ -79,7 +81,7 @@ def test_perturbation_recovered_and_error_lowered() -> None:
     truth = render(model, video_cameras(TRUE_TIMES))
     perturbed = corrected_cameras(video_cameras(TRUE_TIMES), PERTURBATION)
     before = float(psnr(render(model, perturbed), truth))
-    config = TestTimeOptimizationConfig(steps=150, rays_per_batch=512, pose_lr=3e-3, time_lr=3e-3)
+    config = TestTimeOptimizationConfig(steps=150, rays_per_batch=512, pose_lr=3e-3, time_lr_frames=3e-3)
     gain_before = model.gain.detach().clone()
     correction = optimize_video(model, perturbed, truth, config)
     after = float(psnr(render(model, corrected_cameras(perturbed, correction)), truth))
@@ -108,10 +110,24 @@ def test_time_only_optimisation_keeps_pose() -> None:
     model = floor_model()
     truth = render(model, video_cameras(TRUE_TIMES))
     shifted = video_cameras(TRUE_TIMES + 0.03)
-    config = TestTimeOptimizationConfig(steps=80, rays_per_batch=256, time_lr=3e-3, optimize_pose=False)
+    config = TestTimeOptimizationConfig(steps=80, rays_per_batch=256, time_lr_frames=3e-3, optimize_pose=False)
     correction = optimize_video(model, shifted, truth, config)
     assert torch.equal(correction.tangent, torch.zeros(6))
     assert correction.time_delta == pytest.approx(-0.03, abs=0.004)
+
+
+def test_time_learning_rate_is_in_frames_of_the_held_out_video() -> None:
+    """Adam's first step has the size of its learning rate: one step moves the time by
+    `time_lr_frames` frames of the cameras' video, whatever the frame length in normalised time."""
+    model = floor_model()
+    model.time_offsets = SimpleNamespace(units_per_parameter=torch.tensor([0.01, 0.002]))  # one frame, per video
+    cameras = video_cameras(TRUE_TIMES)
+    truth = render(model, cameras)
+    shifted = video_cameras(TRUE_TIMES + 0.03)
+    shifted.metadata = {"video_index": torch.ones(4, 1, dtype=torch.long)}
+    config = TestTimeOptimizationConfig(steps=1, rays_per_batch=256, time_lr_frames=0.5, optimize_pose=False)
+    correction = optimize_video(model, shifted, truth, config)
+    assert abs(correction.time_delta) == pytest.approx(0.5 * 0.002, rel=1e-4)
 
 
 def test_refined_poses_match_nerfstudio_apply_to_camera() -> None:

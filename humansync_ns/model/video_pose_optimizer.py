@@ -10,6 +10,10 @@ moving training video, whose corrections are tied together by a second-differenc
 Because it is a ``CameraOptimizer`` whose ``forward`` takes image indices, nerfstudio's viewer
 (``model.camera_optimizer(indices)``) and exporter (``apply_to_camera`` with ``metadata["cam_idx"]``)
 show the training cameras at their refined poses unchanged.
+
+The corrections and the rays they move are computed in fp32 even inside an autocast region (the
+trainer's mixed precision): autocast would run the exponential map's and the rotation's ``bmm`` in
+fp16, which rounds directions to about 5e-4 rad, more than the calibration errors being refined.
 """
 
 from __future__ import annotations
@@ -127,20 +131,22 @@ class VideoPoseOptimizer(CameraOptimizer):
             return torch.eye(4, device=indices.device)[None, :3, :4].tile(indices.shape[0], 1, 1)
         slots = self.image_to_slot[indices.to(self.image_to_slot.device)]
         tangent = self._adjustment()[slots]
-        if self.config.mode == "SO3xR3":
-            return exp_map_SO3xR3(tangent)
-        if self.config.mode == "SE3":
-            return exp_map_SE3(tangent)
-        assert_never(self.config.mode)
+        with torch.autocast(tangent.device.type, enabled=False):  # fp32 geometry (module docstring)
+            if self.config.mode == "SO3xR3":
+                return exp_map_SO3xR3(tangent)
+            if self.config.mode == "SE3":
+                return exp_map_SE3(tangent)
+            assert_never(self.config.mode)
 
     def apply_to_raybundle(self, raybundle: RayBundle) -> None:
         """Rotate directions and translate origins of training rays by their image's correction."""
         if self.config.mode == "off" or raybundle.camera_indices is None:
             return
-        correction = self(raybundle.camera_indices[..., 0])  # [R, 3, 4]
+        correction = self(raybundle.camera_indices[..., 0])  # [R, 3, 4], fp32
         shape = raybundle.origins.shape
-        raybundle.origins = raybundle.origins + correction[:, :3, 3].view(shape)
-        directions = torch.bmm(correction[:, :3, :3], raybundle.directions.reshape(-1, 3, 1))
+        with torch.autocast(correction.device.type, enabled=False):  # fp32 geometry (module docstring)
+            raybundle.origins = raybundle.origins.float() + correction[:, :3, 3].view(shape)
+            directions = torch.bmm(correction[:, :3, :3], raybundle.directions.float().reshape(-1, 3, 1))
         raybundle.directions = directions.view(shape)
 
     def prior_terms(self) -> Dict[str, Float[Tensor, ""]]:

@@ -7,6 +7,11 @@ resolution into a byte-bounded `FrameCache` and draws each batch from a subset o
 rotates every `train_num_times_to_repeat_images` batches. Peak frame memory is at most
 `cache_max_bytes` plus the current train and eval subsets, independent of the capture's length.
 
+With several processes (`world_size > 1`, nerfstudio's DDP launcher) each rank trains on its own
+share of the training frames with its own seed (`ray_sampling.rank_images` / `rank_seed`): the
+ranks draw different rays, each decodes only its share, and the memory bound above holds per
+process. Eval batches are drawn from every eval frame on each rank (with the rank's seed).
+
 Rays carry `camera_indices`, `times` (the frames' normalised global times) and
 `metadata["video_index"]` (num_rays, 1), all from the dataparser's cameras.
 """
@@ -19,11 +24,12 @@ from typing import Dict, List, Literal, Optional, Tuple, Type, Union
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from humansync_ns.dataparser.frame_cache import FrameCache, load_frame_uint8
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
 from humansync_ns.dataparser.pixel_weights import load_or_compute_weights
-from humansync_ns.dataparser.ray_sampling import PixelDistribution, RotatingSubset, sample_rays
+from humansync_ns.dataparser.ray_sampling import PixelDistribution, RotatingSubset, rank_images, rank_seed, sample_rays
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.configs.dataparser_configs import AnnotatedDataParserUnion
 from nerfstudio.data.datamanagers.base_datamanager import DataManager, VanillaDataManager, VanillaDataManagerConfig
@@ -70,10 +76,12 @@ def load_frame_key(key: FrameKey) -> torch.Tensor:
 
 @dataclass
 class _SplitSampling:
-    """Sampling state of one split: its rotating subset, the subset's decoded frames and, with
-    importance sampling, each video's pixel distribution."""
+    """Sampling state of one split: the images this process draws from, its rotating subset (of
+    positions in `images`), the subset's decoded frames and, with importance sampling, each video's
+    pixel distribution."""
 
     dataset: HumanSyncDataset
+    images: List[int]
     subset: RotatingSubset
     ray_generator: RayGenerator
     video_distributions: Optional[Dict[int, PixelDistribution]] = None
@@ -97,7 +105,8 @@ class HumanSyncDataManagerConfig(VanillaDataManagerConfig):
     eval_num_times_to_repeat_images: int = 50
     """Batches drawn from one eval subset before rotating."""
     cache_max_bytes: int = 1 << 30
-    """Upper bound of the decoded-frame cache in bytes (uint8 frames at the training resolution)."""
+    """Upper bound of the decoded-frame cache in bytes (uint8 frames at the training resolution),
+    per process."""
     loader_threads: int = 2
     """Threads decoding frames when a subset rotates."""
     importance_sampling: bool = False
@@ -109,7 +118,7 @@ class HumanSyncDataManagerConfig(VanillaDataManagerConfig):
     importance_floor: float = 0.05
     """Weight of a fully static pixel (1 for a fully dynamic one)."""
     seed: int = 0
-    """Seed of frame rotation and pixel sampling."""
+    """Seed of frame rotation and pixel sampling (rank 0's; the other ranks derive theirs from it)."""
 
 
 class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
@@ -125,12 +134,12 @@ class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
         # VanillaDataManager.__init__ is not called: after the same setup as below it compares the
         # resolution of camera 0 with every other camera through Cameras.__getitem__ (34 s for 8,700
         # frames) only to choose a collate function, which this manager never uses.
-        if world_size > 1:
-            raise NotImplementedError("HumanSyncDataManager runs on one process (world_size=1)")
         self.config = config
         self.device = device
         self.world_size = world_size
         self.local_rank = local_rank
+        # local_rank counts the processes of one machine; the shard and seed need the global rank.
+        self.rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else local_rank
         self.sampler = None
         self.test_mode = test_mode
         self.test_split = "test" if test_mode in ["test", "inference"] else "val"
@@ -142,7 +151,9 @@ class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
         self.dataparser = self.dataparser_config.setup()
         self.includes_time = self.dataparser.includes_time
         self.frame_cache = FrameCache(config.cache_max_bytes, load_frame_key)
-        self._generator = torch.Generator().manual_seed(config.seed)
+        self.seed = rank_seed(config.seed, self.rank)
+        """This process's seed (`config.seed` on rank 0)."""
+        self._generator = torch.Generator().manual_seed(self.seed)
         self.train_dataparser_outputs = self.dataparser.get_dataparser_outputs(split="train")
         self.train_dataset = self.create_train_dataset()
         self.eval_dataset = self.create_eval_dataset()
@@ -156,31 +167,37 @@ class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
         outputs = self.dataparser.get_dataparser_outputs(split=self.test_split)
         return HumanSyncDataset(outputs, self.config.camera_res_scale_factor, self.frame_cache)
 
-    def _subset_size(self, dataset: HumanSyncDataset, requested: int, share: float) -> int:
-        """Caps a subset at `share` of the cache so rotation never holds more than the cache allows."""
+    def _subset_size(self, dataset: HumanSyncDataset, num_images: int, requested: int, share: float) -> int:
+        """Caps a subset of `num_images` at `share` of the cache so rotation never holds more than
+        the cache allows."""
         frame_bytes = int((dataset.cameras.width * dataset.cameras.height).max()) * 3
         cap = max(1, int(self.config.cache_max_bytes * share) // frame_bytes)
-        size = len(dataset) if requested <= 0 else min(requested, len(dataset))
+        size = num_images if requested <= 0 else min(requested, num_images)
         if size > cap:
             CONSOLE.print(f"[yellow]humansync-data: subset of {size} frames exceeds {share:.0%} of cache_max_bytes; using {cap}")
         return min(size, cap)
 
     def setup_train(self):
         config = self.config
-        size = self._subset_size(self.train_dataset, config.train_num_images_to_sample_from, 0.5)
+        try:
+            images = rank_images(len(self.train_dataset), self.world_size, self.rank)
+        except ValueError as err:
+            raise ValueError(f"humansync-data {config.dataparser.data}: training frames: {err}") from err
+        size = self._subset_size(self.train_dataset, len(images), config.train_num_images_to_sample_from, 0.5)
         self.train_ray_generator = RayGenerator(self.train_dataset.cameras.to(self.device))
         self.train_sampling = _SplitSampling(
-            self.train_dataset, RotatingSubset(len(self.train_dataset), size, config.train_num_times_to_repeat_images, config.seed),
+            self.train_dataset, images, RotatingSubset(len(images), size, config.train_num_times_to_repeat_images, self.seed),
             self.train_ray_generator,
             self._build_distributions(self.train_dataset) if config.importance_sampling else None,
         )
 
     def setup_eval(self):
         config = self.config
-        size = self._subset_size(self.eval_dataset, config.eval_num_images_to_sample_from, 0.25)
+        size = self._subset_size(self.eval_dataset, len(self.eval_dataset), config.eval_num_images_to_sample_from, 0.25)
         self.eval_ray_generator = RayGenerator(self.eval_dataset.cameras.to(self.device))
         self.eval_sampling = _SplitSampling(
-            self.eval_dataset, RotatingSubset(len(self.eval_dataset), size, config.eval_num_times_to_repeat_images, config.seed + 1),
+            self.eval_dataset, list(range(len(self.eval_dataset))),
+            RotatingSubset(len(self.eval_dataset), size, config.eval_num_times_to_repeat_images, self.seed + 1),
             self.eval_ray_generator,
         )
         self.fixed_indices_eval_dataloader = FixedIndicesEvalDataloader(input_dataset=self.eval_dataset, device=self.device)
@@ -204,7 +221,8 @@ class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
         return distributions
 
     def _next_batch(self, sampling: "_SplitSampling", num_rays: int) -> Tuple[RayBundle, Dict]:
-        indices, changed = sampling.subset.next()
+        positions, changed = sampling.subset.next()
+        indices = [sampling.images[p] for p in positions]
         if changed:
             dataset = sampling.dataset
             sampling.frames = self.frame_cache.get_many([dataset.frame_key(i) for i in indices], self.config.loader_threads)

@@ -13,6 +13,7 @@ resolution and cached next to the data as `pixel_weights/<video>_<W>x<H>.npy`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -71,7 +72,11 @@ def load_or_compute_weights(
     weights = temporal_variance_weights(frames, gamma, floor)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, weights)
+        # written whole, then renamed: DDP ranks compute the same file at once, and one must never
+        # read another's half-written file
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+        np.save(partial, weights)
+        os.replace(partial, path)
     except OSError as err:
         CONSOLE.print(f"[yellow]pixel weights for {video_name} not cached ({err}); recomputed next run")
     return weights

@@ -3,6 +3,10 @@
 Only the frames of the current subset need to be decoded, so memory depends on the subset and
 cache sizes, never on the capture's length. The subset walks through a seeded permutation of all
 frames, so every frame is used once per pass before any repeats.
+
+Under DDP (one process per device) every rank draws from its own share of the frames
+(`rank_images`) with its own seed (`rank_seed`), so the ranks' rays differ and no frame is decoded
+by two processes.
 """
 
 from __future__ import annotations
@@ -57,6 +61,25 @@ class RotatingSubset:
         self._uses += 1
         assert self._current is not None
         return self._current, due
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """Seed of one process's sampling stream: rank 0 keeps `seed` (a one-process run is unchanged),
+    every other rank gets an independent seed derived from `(seed, rank)` by numpy's `SeedSequence`,
+    so no two ranks share a stream (`seed + rank` would give rank 1 rank 0's eval stream)."""
+    if rank == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
+
+
+def rank_images(num_images: int, world_size: int, rank: int) -> list[int]:
+    """The images one of `world_size` ranks trains on: every `world_size`-th from `rank` on, so the
+    frames of each video are spread over all ranks and every image belongs to exactly one rank."""
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} outside a world of {world_size} processes")
+    if num_images < world_size:
+        raise ValueError(f"{num_images} images cannot be shared among {world_size} processes (at least one each)")
+    return list(range(rank, num_images, world_size))
 
 
 class PixelDistribution:

@@ -13,6 +13,10 @@ training rays (``VideoPoseOptimizer.apply_to_raybundle``), test-time optimisatio
 video, refined cameras and the exported calibration all move cameras, and how nerfstudio's
 ``CameraOptimizer.apply_to_raybundle`` / ``apply_to_camera`` apply theirs.
 
+The exponential map and the rays' rotation run in fp32 even inside an autocast region (the
+trainer's mixed precision): autocast would run their ``bmm`` in fp16 (bf16 on a CPU), which rounds
+directions to about 5e-4 rad, more than the calibration errors being refined.
+
 nerfstudio 1.1.5's viewer instead composes ``c2w @ delta`` (a **camera-frame** delta, right
 multiplication) when it moves the training-camera frustums during training; ``camera_frame_delta``
 gives the delta for which that composition equals the world-frame corrected pose.
@@ -34,13 +38,14 @@ CorrectionMode = Literal["SO3xR3", "SE3"]
 
 def correction_from_tangent(tangent: Float[Tensor, "*bs 6"], mode: CorrectionMode = "SO3xR3") -> Float[Tensor, "*bs 3 4"]:
     """``[R_c | t_c]`` of tangents ``[τ, ω]`` (translation first, nerfstudio's order)."""
-    flat = tangent.reshape(-1, 6)
-    if mode == "SO3xR3":
-        matrices = exp_map_SO3xR3(flat)
-    elif mode == "SE3":
-        matrices = exp_map_SE3(flat)
-    else:
-        assert_never(mode)
+    flat = tangent.reshape(-1, 6).float()
+    with torch.autocast(flat.device.type, enabled=False):  # fp32 geometry (module docstring)
+        if mode == "SO3xR3":
+            matrices = exp_map_SO3xR3(flat)
+        elif mode == "SE3":
+            matrices = exp_map_SE3(flat)
+        else:
+            assert_never(mode)
     return matrices.reshape(*tangent.shape[:-1], 3, 4)
 
 
@@ -57,8 +62,10 @@ def correct_rays(
 ) -> tuple[Float[Tensor, "*bs 3"], Float[Tensor, "*bs 3"]]:
     """Ray origins and directions of a camera moved by world-frame corrections: ``o + t_c``,
     ``R_c·d`` (one correction per ray, or one (3, 4) correction for all of them)."""
-    moved_directions = (correction[..., :3, :3] @ directions[..., None])[..., 0]
-    return origins + correction[..., :3, 3], moved_directions
+    with torch.autocast(directions.device.type, enabled=False):  # fp32 geometry (module docstring)
+        correction = correction.float()
+        moved_directions = (correction[..., :3, :3] @ directions.float()[..., None])[..., 0]
+        return origins.float() + correction[..., :3, 3], moved_directions
 
 
 def camera_frame_delta(

@@ -15,6 +15,9 @@ transformation from optimised to given camera coordinates (a camera-frame delta)
 returns camera-frame deltas, computed from the training images' dataparser rotations
 (``camera_rotations``), and everything of ours reads the world-frame corrections
 (``world_corrections`` / ``get_correction_matrices``).
+
+The corrections and the rays they move are computed in fp32 even inside an autocast region (the
+trainer's mixed precision; ``pose_correction.py``).
 """
 
 from __future__ import annotations

@@ -13,23 +13,30 @@ the refined poses and times into those cameras once, so the frustums sit at the 
 removes their training-image marker so the model does not refine them twice. `ns-render dataset`
 builds datasets of its own from the config: their training cameras keep the marker, and the model
 renders them at the refined pose and time (`HumanSyncModel`).
+
+Several processes (`ns-train --machine.num-devices N`): the model is wrapped in torch's
+DistributedDataParallel the way nerfstudio does it, but with `device_ids` only on CUDA, so the
+same pipeline also runs under gloo on CPUs (`distributed_model`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional, Type
+from typing import Any, Dict, List, Literal, Optional, Type, cast
 
 import torch
 import torchvision.utils as vutils
 from jaxtyping import Float, Int
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import Tensor
+from torch.amp import GradScaler
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.models.base_model import Model
-from nerfstudio.pipelines.base_pipeline import VanillaPipeline, VanillaPipelineConfig
+from nerfstudio.pipelines.base_pipeline import Pipeline, VanillaPipeline, VanillaPipelineConfig
+from nerfstudio.utils import comms
 from nerfstudio.utils.rich_utils import CONSOLE
 
 from humansync_ns.dataparser.normalization import common_time_span
@@ -96,14 +103,51 @@ def allow_numpy_scalars_in_checkpoints() -> None:
     torch.serialization.add_safe_globals(allowed)
 
 
+def distributed_model(model: Model) -> Model:
+    """`model` wrapped for DDP over the default process group, on CUDA (NCCL) and on CPU (gloo).
+
+    nerfstudio's VanillaPipeline passes `device_ids=[local_rank]`, which torch refuses for a CPU
+    module; here the device is given on CUDA only. `find_unused_parameters` stays on: frozen pose
+    and offset corrections and the proposal networks' no-grad steps leave parameters without a
+    gradient in some steps (tests/model/test_ddp.py)."""
+    device_ids = [model.device] if model.device.type == "cuda" else None
+    return cast(Model, DDP(model, device_ids=device_ids, find_unused_parameters=True))
+
+
 class HumanSyncPipeline(VanillaPipeline):
     """VanillaPipeline whose evaluation follows the paper (test-time optimisation, common span)."""
 
     config: HumanSyncPipelineConfig
 
-    def __init__(self, config: HumanSyncPipelineConfig, device: str, test_mode: Literal["test", "val", "inference"] = "val", **kwargs: Any):
+    def __init__(
+        self,
+        config: HumanSyncPipelineConfig,
+        device: str,
+        test_mode: Literal["test", "val", "inference"] = "val",
+        world_size: int = 1,
+        local_rank: int = 0,
+        grad_scaler: Optional[GradScaler] = None,
+    ):
+        # VanillaPipeline.__init__'s setup without its DDP wrapping (device_ids=[local_rank] and
+        # dist.barrier(device_ids=...), which fail on CPU): the same data manager and model, then
+        # distributed_model. Its seed points are skipped: the humansync dataparser has none.
         allow_numpy_scalars_in_checkpoints()
-        super().__init__(config, device, test_mode=test_mode, **kwargs)
+        Pipeline.__init__(self)
+        self.config = config
+        self.test_mode = test_mode
+        self.datamanager = config.datamanager.setup(device=device, test_mode=test_mode, world_size=world_size, local_rank=local_rank)
+        self.datamanager.to(device)
+        dataset = self.datamanager.train_dataset
+        if dataset is None:
+            raise RuntimeError("humansync pipeline: the data manager loaded no training dataset")
+        self._model = config.model.setup(
+            scene_box=dataset.scene_box, num_train_data=len(dataset), metadata=dataset.metadata, device=device, grad_scaler=grad_scaler
+        )
+        self.model.to(device)
+        self.world_size = world_size
+        if world_size > 1:
+            self._model = distributed_model(self._model)
+            comms.synchronize()
         self._image_metrics: Optional[ImageMetrics] = None
         self.test_time_corrections: Dict[str, VideoCorrection] = {}
         """Each held-out video's correction from the last evaluation, by video name."""

@@ -11,7 +11,7 @@ box must be axis-aligned in the scene's orientation, which only the dataparser d
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 

@@ -1,7 +1,11 @@
 """HumanSyncDataManager: rays carry the right time, video and colour; memory stays bounded; the
-held-out video feeds eval only; importance sampling favours dynamic pixels."""
+held-out video feeds eval only; importance sampling favours dynamic pixels; DDP ranks train on
+their own shares of the frames."""
+
+import re
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -90,3 +94,35 @@ def test_importance_sampling_prefers_dynamic_pixels(procedural_capture):
         fractions[importance] = hits / total
     assert fractions[True] > 2 * fractions[False], fractions
     assert weights_path(data, "cam00", 32, 24).is_file(), "weights are cached next to the data"
+
+
+def test_each_rank_draws_from_its_own_share_of_frames_with_its_own_seed(procedural_capture):
+    """Under DDP (nerfstudio passes world_size and local_rank) rank r trains on frames r, r + 2, ...:
+    the ranks' rays differ, each decodes only its share, and rank 0 keeps the configured seed."""
+    data, _ = procedural_capture
+    config = HumanSyncDataManagerConfig(dataparser=HumanSyncDataParserConfig(data=data), train_num_rays_per_batch=256,
+                                        train_num_images_to_sample_from=6, train_num_times_to_repeat_images=1, seed=5)
+    managers = [config.setup(device="cpu", test_mode="val", world_size=2, local_rank=rank) for rank in (0, 1)]
+    assert managers[0].seed == 5 and managers[1].seed not in (5, 6)  # 6: rank 0's eval stream
+    num_images = len(managers[0].train_dataset)
+    for rank, manager in enumerate(managers):
+        share = list(range(rank, num_images, 2))
+        seen = set()
+        for step in range(4):
+            rays, batch = manager.next_train(step)
+            cams, rows, cols = batch["indices"].unbind(-1)
+            seen.update(cams.tolist())
+            assert torch.equal(rays.camera_indices[:, 0], cams)
+        assert seen == set(share), rank
+        dataset = manager.train_dataset
+        decoded = {i for i in range(num_images) if dataset.frame_key(i) in manager.frame_cache}
+        assert decoded == set(share), rank
+        image = np.asarray(Image.open(dataset.image_filenames[cams[0]]).convert("RGB"))
+        np.testing.assert_allclose(batch["image"][0].numpy(), image[rows[0], cols[0]] / 255.0, atol=1e-6)
+
+
+def test_more_ranks_than_training_frames_is_an_error_naming_the_data(procedural_capture):
+    data, _ = procedural_capture
+    config = HumanSyncDataManagerConfig(dataparser=HumanSyncDataParserConfig(data=data))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(data))}.*36 images cannot be shared among 40 processes"):
+        config.setup(device="cpu", test_mode="val", world_size=40, local_rank=0)

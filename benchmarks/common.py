@@ -113,6 +113,7 @@ def synthetic_data_folder(
     synth_changes: dict[str, Any],
     calibration: str = "improved",
     max_frames: Optional[int] = None,
+    num_downscales: int = 0,
 ) -> dict[str, Any]:
     """A synthetic capture processed into a nerfstudio data folder, cached under `root`.
 
@@ -125,6 +126,8 @@ def synthetic_data_folder(
             "ground_truth": the capture's true poses and offsets (oracle);
             "ground_truth_zero_offsets": true poses, every offset 0 (Sync-NeRF-like start).
         max_frames: at most this many frames per video.
+        num_downscales: halved copies of the frames (images_2, ...); a cached folder with at least
+            as many is reused.
 
     Returns:
         {"data_dir", "capture_dir", "ground_truth", "generate_s", "process_s", "report"}.
@@ -146,11 +149,16 @@ def synthetic_data_folder(
         stamp_path.write_text(json.dumps(stamp))
     ground_truth = capture_dir / "ground_truth" / "ground_truth.json"
     data_dir = root / f"data_{calibration}"
-    done = data_dir / "transforms.json"
+    data_stamp_path = root / f"data_{calibration}_stamp.json"
+    data_stamp = {"max_frames": max_frames, "num_downscales": num_downscales, "version": 2}  # 2: people_points
+    cached = json.loads(data_stamp_path.read_text()) if data_stamp_path.is_file() else {}
+    reusable = ((data_dir / "transforms.json").is_file() and cached.get("version") == 2
+                and cached.get("max_frames") == max_frames and cached.get("num_downscales", -1) >= num_downscales)
     process_s = 0.0
     report: dict[str, Any] = {}
-    if not done.is_file():
-        report, process_s = _process(capture_dir, data_dir, ground_truth, calibration, max_frames)
+    if not reusable:
+        report, process_s = _process(capture_dir, data_dir, ground_truth, calibration, max_frames, num_downscales)
+        data_stamp_path.write_text(json.dumps(data_stamp))
     return {
         "data_dir": data_dir,
         "capture_dir": capture_dir,
@@ -162,14 +170,14 @@ def synthetic_data_folder(
     }
 
 
-def _process(capture_dir: Path, data_dir: Path, ground_truth: Path, calibration: str, max_frames: Optional[int]):
+def _process(capture_dir: Path, data_dir: Path, ground_truth: Path, calibration: str, max_frames: Optional[int], num_downscales: int):
     from humansync_ns.calibration.calibrate import CalibrationConfig
     from humansync_ns.processing.process import process_capture
 
     shutil.rmtree(data_dir, ignore_errors=True)
-    kwargs: dict[str, Any] = {}
+    # the motion files also give `people_points` (the dataparser's scene_box_from="people"), whatever the calibration
+    kwargs: dict[str, Any] = {"motion_dir": capture_dir / "motion"}
     if calibration in ("improved", "paper"):
-        kwargs["motion_dir"] = capture_dir / "motion"
         kwargs["calibration_config"] = CalibrationConfig() if calibration == "improved" else CalibrationConfig.paper()
     elif calibration in ("ground_truth", "ground_truth_zero_offsets"):
         path = ground_truth
@@ -184,7 +192,7 @@ def _process(capture_dir: Path, data_dir: Path, ground_truth: Path, calibration:
         raise ValueError(f"unknown calibration source {calibration!r}")
     start = time.perf_counter()
     report = process_capture(
-        capture_dir / "videos", data_dir, ground_truth_path=ground_truth, num_downscales=0, max_frames=max_frames, **kwargs
+        capture_dir / "videos", data_dir, ground_truth_path=ground_truth, num_downscales=num_downscales, max_frames=max_frames, **kwargs
     )
     seconds = time.perf_counter() - start
     return {"included": report.included, "excluded": report.excluded, "num_frames": report.num_frames}, seconds

@@ -5,7 +5,7 @@ import pytest
 
 from humansync_ns.body.rotations import look_at_opencv, rotation_angle_deg
 from humansync_ns.calibration.calibration_io import Calibration, VideoCalibration
-from humansync_ns.calibration.displace import displace_calibration
+from humansync_ns.calibration.displace import displace_calibration, random_displacement
 from humansync_ns.calibration.errors import calibration_errors
 
 
@@ -48,3 +48,18 @@ def test_moving_camera_turns_every_frame_and_input_is_untouched() -> None:
 def test_unknown_video_is_refused() -> None:
     with pytest.raises(KeyError, match="cam99"):
         displace_calibration(_ring(), pushes_frames={"cam99": 1.0})
+
+
+def test_random_displacement_has_the_requested_size_in_every_video() -> None:
+    """Every camera turned by exactly the angle and moved by exactly the fraction of the rig radius
+    (4 m here), every offset moved by the frames; directions differ between videos."""
+    truth = _ring(8)
+    displaced = random_displacement(truth, rotation_deg=5.0, translation_frac=0.08, time_frames=1.3, seed=3)
+    for before, after in zip(truth.videos, displaced.videos):
+        assert rotation_angle_deg(before.camera_to_world[:3, :3], after.camera_to_world[:3, :3]) == pytest.approx(5.0, abs=1e-6)
+        assert np.linalg.norm(after.camera_to_world[:3, 3] - before.camera_to_world[:3, 3]) == pytest.approx(0.08 * 4.0, rel=1e-6)
+        assert abs(after.time_offset_s - before.time_offset_s) * before.fps == pytest.approx(1.3)
+    shifts = [np.sign(a.time_offset_s - b.time_offset_s) for a, b in zip(displaced.videos, truth.videos)]
+    assert len(set(shifts)) == 2
+    errors = calibration_errors(displaced, truth)  # after Sim(3) alignment, errors of about that size remain
+    assert 3.5 < errors.mean_rotation_deg < 6.0 and errors.mean_time_frames > 0.8, errors

@@ -2,8 +2,9 @@
 
 Reads what `humansync-process` writes (`docs/formats.md` section 4) and produces every frame of
 every video as its own camera, with `Cameras.times` the frame's normalised global time
-(`docs/conventions.md`) and `Cameras.metadata["video_index"]` (num_images, 1) so rays know their
-video; the training split's cameras also carry `metadata[TRAIN_IMAGE_INDEX]`.
+(`docs/conventions.md`: 0..1 over the training videos' common span) and
+`Cameras.metadata["video_index"]` (num_images, 1) so rays know their video; the training split's
+cameras also carry `metadata[TRAIN_IMAGE_INDEX]`.
 `DataparserOutputs.metadata` follows the contract of `docs/architecture.md`.
 """
 
@@ -27,7 +28,7 @@ from humansync_ns.dataparser.normalization import (
     fit_scene_to_points,
     representative_poses,
 )
-from humansync_ns.dataparser.split import eval_rows, resolve_eval_videos, strided_rows
+from humansync_ns.dataparser.split import common_span, eval_rows, resolve_eval_videos, strided_rows
 from humansync_ns.dataparser.transforms_io import TransformsData, TransformsFormatError, load_transforms
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserConfig, DataparserOutputs
@@ -58,7 +59,8 @@ class HumanSyncDataParserConfig(DataParserConfig):
     restrict_eval_to_common_span: bool = True
     """Eval frames only where every training video has frames (the paper's protocol)."""
     time_margin: float = 0.1
-    """Headroom at both ends of the normalised [0, 1] time range, for learned time offsets."""
+    """Headroom for learned time offsets: the fraction of the field's time axis left at each end
+    beyond the first and last training frames (normalised time 0..1 is the common span)."""
     orientation_method: OrientationMethod = "up"
     """How to rotate the calibration world into the scene box (nerfstudio's auto_orient)."""
     center_method: CenterMethod = "focus"
@@ -112,8 +114,7 @@ class HumanSyncDataParser(DataParser):
         data = load_transforms(config.data, plain_fps=config.plain_fps)
         eval_videos = resolve_eval_videos(config.eval_videos, data.video_names, str(data.path))
         train_videos = [v for v in range(len(data.videos)) if v not in eval_videos]
-        train_rows = np.isin(data.video_index, train_videos)
-        time_norm = TimeNormalization.from_global_times(data.global_time_s[train_rows], config.time_margin)
+        time_norm = self._time_normalization(data, train_videos)
         moving = [v.moving for v in data.videos]
         transform, scale = compute_scene_transform(
             representative_poses(data.camera_to_world_opengl, data.video_index, moving),
@@ -130,6 +131,18 @@ class HumanSyncDataParser(DataParser):
         if not eval_videos:
             CONSOLE.print("[yellow]humansync-data: a single video, no held-out camera: eval uses the training frames")
         return _Capture(data, train_videos, eval_videos, time_norm, transform, scale, ground_truth)
+
+    def _time_normalization(self, data: TransformsData, train_videos: list[int]) -> TimeNormalization:
+        """Normalised time over the training videos' common span (all their frames, any stride),
+        the field's time grid over all their frames."""
+        common = common_span(data, train_videos)
+        if common[0] > common[1]:
+            CONSOLE.print(
+                f"[yellow]humansync-data: the training videos share no time span ({common[0]:.3f} s to {common[1]:.3f} s): "
+                "normalised time 0..1 covers all their frames instead"
+            )
+        train_rows = np.isin(data.video_index, train_videos)
+        return TimeNormalization.from_spans(data.global_time_s[train_rows], common, self.config.time_margin)
 
     def _generate_dataparser_outputs(self, split: str = "train", **kwargs: Any) -> DataparserOutputs:
         capture = self.capture
@@ -203,7 +216,7 @@ class HumanSyncDataParser(DataParser):
             "moving_videos": [v for v, video in enumerate(data.videos) if video.moving],
             "fps": torch.tensor([v.fps for v in data.videos], dtype=torch.float32),
             "time_offset_init_s": torch.from_numpy(offsets).float(),
-            "time_offset_init_norm": torch.from_numpy(offsets * time_norm.seconds_to_normalized_scale).float(),
+            "time_offset_init_norm": torch.from_numpy(offsets / time_norm.span_s).float(),
             "time_normalization": time_norm.as_dict(),
             "dataparser_transform": torch.from_numpy(capture.transform).float(),
             "dataparser_scale": capture.scale,

@@ -1,7 +1,9 @@
-"""The two normalisations the dataparser applies: time (seconds → [0, 1]) and space (calibration
-world → nerfstudio's scene box). Both are plain functions of arrays so exports can undo them.
+"""The two normalisations the dataparser applies: time (seconds → normalised time → the field's
+grid time) and space (calibration world → nerfstudio's scene box). Both are plain functions of
+arrays so exports can undo them.
 
-Time (docs/conventions.md): `t_norm = margin + (1 − 2·margin)·(global_time − t0_s)/span_s`.
+Time (docs/conventions.md): `t_norm = (global_time − t0_s)/span_s`, 0..1 over the training videos'
+common span; the field's grid time `g = −1 + 2·(global_time − grid_t0_s)/grid_span_s`.
 Space (nerfstudio's convention, `dataparser_transforms.json`): an OpenGL camera-to-world `P` in the
 calibration world becomes `[R_T·R_P | scale·(R_T·t_P + t_T)]` with `T = [R_T | t_T]` the (3, 4)
 `dataparser_transform`; `nerfstudio...transform_poses_to_original_space` undoes it exactly.
@@ -9,8 +11,8 @@ calibration world becomes `[R_T·R_P | scale·(R_T·t_P + t_T)]` with `T = [R_T 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Literal, Mapping, TypeVar
 
 import numpy as np
 import torch
@@ -22,41 +24,80 @@ from nerfstudio.cameras import camera_utils
 
 OrientationMethod = Literal["up", "pca", "vertical", "none"]
 CenterMethod = Literal["focus", "poses", "none"]
+Times = TypeVar("Times", float, np.ndarray, Tensor)
 
 
 @dataclass(frozen=True)
 class TimeNormalization:
-    """Maps global seconds to the model's normalised time and back."""
+    """Global seconds ↔ normalised time (nerfstudio's `Cameras.times`) ↔ the field's grid time.
+
+    Normalised time is 0 at the start and 1 at the end of the training videos' common span (the
+    instants every training video saw, at the calibration's offsets): what the viewer's time slider,
+    `ns-render spiral` and a camera path's `render_time` sweep. Frames of training videos outside it
+    have normalised times below 0 or above 1, and are trained on like any other. The field's time
+    axis ([-1, 1], "grid time") covers every training frame plus `margin` of its range at both ends,
+    for the learned offsets; the map between the two is affine (`grid_scale`, `grid_shift`).
+    """
 
     t0_s: float
-    """Earliest global time of the training videos, seconds."""
+    """Global time at normalised 0: the start of the training videos' common span, seconds."""
     span_s: float
-    """Global time span of the training videos, seconds (> 0)."""
-    margin: float
-    """Headroom on both ends of [0, 1] for learned offsets."""
+    """Seconds per normalised unit: the length of the common span (> 0)."""
+    grid_t0_s: float
+    """Global time at grid time −1, seconds."""
+    grid_span_s: float
+    """Seconds covered by the grid's time axis [-1, 1] (> 0)."""
 
     @classmethod
-    def from_global_times(cls, global_time_s: np.ndarray, margin: float) -> "TimeNormalization":
-        """Spans the given times; a single instant gets a 1 s span so the map stays defined."""
+    def from_spans(
+        cls, frames_s: Float[np.ndarray, "N"], common_s: tuple[float, float], margin: float
+    ) -> "TimeNormalization":
+        """Normalised time over `common_s` (start, end), the grid over the training frames'
+        global times `frames_s` with `margin` of headroom at both ends.
+
+        Degenerate captures: without a common span of positive length (training videos that never
+        overlap, or a single instant), normalised time spans all training frames instead; a single
+        instant gets a 1 s span so both maps stay defined."""
         if not 0.0 <= margin < 0.5:
             raise ValueError(f"time_margin must be in [0, 0.5), got {margin}")
-        t0 = float(np.min(global_time_s))
-        span = float(np.max(global_time_s)) - t0
-        return cls(t0_s=t0, span_s=span if span > 0 else 1.0, margin=float(margin))
+        first, last = float(np.min(frames_s)), float(np.max(frames_s))
+        frames_span = last - first if last > first else 1.0
+        grid_span = frames_span / (1.0 - 2.0 * margin)
+        start, end = (float(t) for t in common_s)
+        if not end > start:
+            start, end = first, first + frames_span
+        return cls(t0_s=start, span_s=end - start, grid_t0_s=first - margin * grid_span, grid_span_s=grid_span)
 
-    @property
-    def seconds_to_normalized_scale(self) -> float:
-        """d t_norm / d t_global: converts a time offset in seconds into normalised units."""
-        return (1.0 - 2.0 * self.margin) / self.span_s
-
-    def to_normalized(self, global_time_s: np.ndarray) -> np.ndarray:
-        return self.margin + (np.asarray(global_time_s, dtype=np.float64) - self.t0_s) * self.seconds_to_normalized_scale
-
-    def to_seconds(self, t_norm: np.ndarray) -> np.ndarray:
-        return self.t0_s + (np.asarray(t_norm, dtype=np.float64) - self.margin) / self.seconds_to_normalized_scale
+    @classmethod
+    def from_dict(cls, values: Mapping[str, float]) -> "TimeNormalization":
+        """From the dataparser metadata's `time_normalization` (`as_dict`)."""
+        norm = cls(**{key: float(values[key]) for key in ("t0_s", "span_s", "grid_t0_s", "grid_span_s")})
+        if not (norm.span_s > 0 and norm.grid_span_s > 0):
+            raise ValueError(f"time_normalization spans must be > 0, got {norm}")
+        return norm
 
     def as_dict(self) -> dict[str, float]:
-        return {"t0_s": self.t0_s, "span_s": self.span_s, "margin": self.margin}
+        return asdict(self)
+
+    def to_normalized(self, global_time_s: Times) -> Times:
+        return (global_time_s - self.t0_s) / self.span_s
+
+    def to_seconds(self, t_norm: Times) -> Times:
+        return self.t0_s + t_norm * self.span_s
+
+    @property
+    def grid_scale(self) -> float:
+        """d grid time / d normalised time."""
+        return 2.0 * self.span_s / self.grid_span_s
+
+    @property
+    def grid_shift(self) -> float:
+        """Grid time of normalised 0: `grid time = grid_scale·t_norm + grid_shift`."""
+        return -1.0 + 2.0 * (self.t0_s - self.grid_t0_s) / self.grid_span_s
+
+    def shifted(self, seconds: float) -> "TimeNormalization":
+        """The same normalisation of global times that all moved by `seconds` (a re-referencing)."""
+        return TimeNormalization(self.t0_s + seconds, self.span_s, self.grid_t0_s + seconds, self.grid_span_s)
 
 
 def common_time_span(times: Float[Tensor, "N"], video_index: Int[Tensor, "N"]) -> tuple[float, float]:

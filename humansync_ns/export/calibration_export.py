@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from humansync_ns.calibration.calibration_io import Calibration, VideoCalibration, load_calibration, save_calibration
-from humansync_ns.dataparser.normalization import opengl_to_opencv_c2w, scene_to_calibration_c2w
+from humansync_ns.dataparser.normalization import TimeNormalization, opengl_to_opencv_c2w, scene_to_calibration_c2w
 
 @dataclass
 class RefinedCapture:
@@ -165,10 +165,12 @@ def refined_calibration(refined: RefinedCapture, data, method: Optional[dict] = 
     return calibration
 
 
-def refined_transforms(refined: RefinedCapture, data, output_dir: Path, time_normalization: Optional[dict] = None) -> dict:
+def refined_transforms(refined: RefinedCapture, data, output_dir: Path,
+                       time_normalization: Optional[TimeNormalization] = None) -> dict:
     """The processed transforms.json with refined poses and offsets, its frame paths made relative
     to `output_dir`, and per-frame synchronized times: `global_time_s` (seconds) and `time`
-    (normalised with the model's `time_normalization`, D-NeRF style, when given)."""
+    (the model's normalised time, when given: 0..1 over the training videos' common span, so
+    frames outside it have times below 0 or above 1)."""
     from humansync_ns.processing.transforms_writer import opencv_to_opengl_c2w
 
     raw = json.loads(data.path.read_text())
@@ -184,8 +186,7 @@ def refined_transforms(refined: RefinedCapture, data, output_dir: Path, time_nor
         global_time = float(frame["local_time"]) + float(refined.time_offset_s[int(frame["video"])])
         frame["global_time_s"] = global_time
         if time_normalization is not None:
-            t0, span, margin = (float(time_normalization[k]) for k in ("t0_s", "span_s", "margin"))
-            frame["time"] = margin + (1 - 2 * margin) * (global_time - t0) / span
+            frame["time"] = time_normalization.to_normalized(global_time)
     out["calibration"] = "calibration.json"
     if data.ground_truth_path is not None:
         out["ground_truth"] = os.path.relpath(data.ground_truth_path, output_dir)
@@ -212,11 +213,11 @@ def export_refined_calibration(pipeline, output_dir: Path, test_time_corrections
     # The re-referencing shifted every global time by one constant; the model's normalisation is
     # shifted by the same constant so the exported `time` equals what the model was trained on.
     meta = pipeline.datamanager.train_dataset.metadata
-    norm = dict(meta["time_normalization"]) if "time_normalization" in meta else None
+    norm = TimeNormalization.from_dict(meta["time_normalization"]) if "time_normalization" in meta else None
     if norm is not None and hasattr(pipeline.model, "time_offsets"):
         names = refined.video_names
         shift = float(pipeline.model.time_offsets.offsets_s()[names.index(refined.reference)]) if refined.reference in names else 0.0
-        norm["t0_s"] = float(norm["t0_s"]) - shift
+        norm = norm.shifted(-shift)
     transforms = refined_transforms(refined, data, output_dir, norm)
     transforms_path = output_dir / "transforms.json"
     transforms_path.write_text(json.dumps(transforms, indent=2))

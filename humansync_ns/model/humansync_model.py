@@ -13,8 +13,8 @@ Order of operations for a training ray bundle, and why:
 Eval and viewer rays are rendered as given, with two exceptions. Rays of a camera that is a
 training image at its dataparser pose (camera metadata ``TRAIN_IMAGE_INDEX``, e.g. the datasets
 ``ns-render dataset`` builds) get steps 2-3 too, so training views render at their refined pose and
-time. Rays without times (nerfstudio 1.1.5's ``ns-render interpolate``) render the middle of the
-training videos' common time span, not t = 0 in the time margin where nothing was trained.
+time. Rays without times (nerfstudio 1.1.5's ``ns-render interpolate``) render normalised time 0.5,
+the middle of the training videos' common time span (``UNTIMED_RENDER_TIME``).
 
 Every regulariser that touches parameters is computed inside ``get_outputs`` (training only), so
 under DistributedDataParallel its gradients reach parameters through the graph DDP traces from the
@@ -49,10 +49,10 @@ from nerfstudio.models.base_model import Model, ModelConfig
 from nerfstudio.utils import colormaps, misc
 
 from humansync_ns.dataparser.humansync_dataparser import TRAIN_IMAGE_INDEX
-from humansync_ns.dataparser.normalization import TimeNormalization, common_time_span
+from humansync_ns.dataparser.normalization import TimeNormalization
 from humansync_ns.model import regularizers
 from humansync_ns.model.calibration_state import calibration_log_callback
-from humansync_ns.model.kplanes_field import DynamicRegion, HumanSyncDensityField, HumanSyncField
+from humansync_ns.model.kplanes_field import DynamicRegion, HumanSyncDensityField, HumanSyncField, TimeToGrid
 from humansync_ns.model.schedule import schedule_callback, schedule_state
 from humansync_ns.model.time_offsets import TimeOffsets, TimeOffsetsConfig
 from humansync_ns.model.unfreeze_scheduler import align_to_unfreeze_steps
@@ -74,6 +74,10 @@ DEFAULT_LOSS_COEFFICIENTS: Dict[str, float] = {
     "time_offset_l1": 0.0,
 }
 """Every loss weight of the model; keys are exactly the keys of ``get_loss_dict``."""
+UNTIMED_RENDER_TIME = 0.5
+"""Normalised time of eval rays without times: the middle of the training videos' common span
+(nerfstudio 1.1.5's ``ns-render interpolate`` passes none, and nothing else can tell the model which
+frame of the path a camera is)."""
 
 
 @dataclass
@@ -172,13 +176,13 @@ class HumanSyncModelConfig(ModelConfig):
 
 
 def time_cells(time_normalization: Optional[Dict[str, float]], fps: Optional[Tensor], frames_per_cell: float) -> int:
-    """Time cells for one cell per ``frames_per_cell`` frames of the fastest video over the
-    normalised time range [0, 1], which spans ``span_s / (1 - 2 margin)`` seconds (at least 2 cells)."""
+    """Time cells for one cell per ``frames_per_cell`` frames of the fastest video over the field's
+    time axis, which spans ``grid_span_s`` seconds (at least 2 cells)."""
     if time_normalization is None or fps is None or fps.numel() == 0:
         raise ValueError("humansync model: time_resolution=None needs the dataparser's time_normalization and fps metadata")
     if not frames_per_cell > 0:
         raise ValueError(f"frames_per_time_cell must be positive, got {frames_per_cell}")
-    seconds = float(time_normalization["span_s"]) / (1.0 - 2.0 * float(time_normalization["margin"]))
+    seconds = TimeNormalization.from_dict(time_normalization).grid_span_s
     return max(2, int(math.ceil(seconds * float(fps.max()) / frames_per_cell)))
 
 
@@ -205,17 +209,6 @@ def _metadata_tensor(metadata: Dict, key: str, num_images: int) -> Tensor:
     if value.shape[0] != num_images:
         raise ValueError(f"humansync model: metadata['{key}'] has {value.shape[0]} entries, expected {num_images}")
     return value
-
-
-def _middle_of_common_span(meta: Dict, video_index: Tensor) -> float:
-    """Middle of the normalised time span that every training video covers, from the metadata's
-    local frame times and initial offsets (0.5, the middle of the normalised range, without them)."""
-    if not {"local_time_s", "time_offset_init_s", "time_normalization"} <= set(meta):
-        return 0.5
-    global_s = torch.as_tensor(meta["local_time_s"]).double() + torch.as_tensor(meta["time_offset_init_s"]).double()[video_index]
-    times = torch.from_numpy(TimeNormalization(**meta["time_normalization"]).to_normalized(global_s.numpy()))
-    start, end = common_time_span(times, video_index)
-    return 0.5 * (start + end)
 
 
 class HumanSyncModel(Model):
@@ -257,6 +250,7 @@ class HumanSyncModel(Model):
             spatial_distortion=distortion,
             dynamic_region=self.config.dynamic_region,
             coarse_to_fine_time=self.config.coarse_to_fine_time,
+            time_to_grid=self.time_to_grid,
             implementation=self.config.implementation,
         )
         self.proposal_networks = self._build_proposal_networks(distortion)
@@ -297,8 +291,11 @@ class HumanSyncModel(Model):
             moving_videos=[int(v) for v in meta.get("moving_videos", [])],
             camera_rotations=meta.get("camera_rotations"),
         )
-        self.untimed_render_time = _middle_of_common_span(meta, video_index)
-        """Normalised time rendered for rays without times."""
+        self.time_to_grid = TimeToGrid()
+        """Normalised time to the fields' time axis (docs/conventions.md)."""
+        if meta.get("time_normalization") is not None:
+            norm = TimeNormalization.from_dict(meta["time_normalization"])
+            self.time_to_grid = TimeToGrid(norm.grid_scale, norm.grid_shift)
         fps = meta.get("fps")
         self.fps = None if fps is None else torch.as_tensor(fps, dtype=torch.float32).reshape(-1)
         self.ground_truth: Optional[Dict] = meta.get("ground_truth")
@@ -324,6 +321,7 @@ class HumanSyncModel(Model):
                     resolution=(*spatial, cfg.proposal_time_resolution),
                     spatial_distortion=distortion,
                     dynamic_region=cfg.dynamic_region,
+                    time_to_grid=self.time_to_grid,
                     implementation=cfg.implementation,
                     **args,
                 )
@@ -427,7 +425,7 @@ class HumanSyncModel(Model):
         # Eval / viewer rays use the mean appearance code, never a (maybe untrained) video's.
         ray_bundle.metadata = {k: v for k, v in ray_bundle.metadata.items() if k not in ("video_index", TRAIN_IMAGE_INDEX)}
         if ray_bundle.times is None:
-            ray_bundle.times = torch.full_like(ray_bundle.origins[..., :1], self.untimed_render_time)
+            ray_bundle.times = torch.full_like(ray_bundle.origins[..., :1], UNTIMED_RENDER_TIME)
 
     def get_outputs(self, ray_bundle: RayBundle) -> Dict[str, Tensor | List]:
         if self.training:

@@ -10,9 +10,12 @@ encoding of the view direction (Eq. 11), plus an optional per-video appearance e
 Positions: with a spatial distortion (nerfstudio's ``SceneContraction``, the default of the model)
 the whole space is contracted into [-2, 2]^3, the scene box being the unit cube [-1, 1]^3 inside it;
 without one, positions are normalised by the scene box's AABB and density is zero outside it.
-Both end up in [-1, 1], the range ``grid_sample`` expects. Times arrive in [0, 1] (the dataparser's
-normalised global time, shifted by the learned offsets) and are mapped to [-1, 1]; times pushed
-slightly outside by an offset read the border of the time axis (``padding_mode="border"``).
+Both end up in [-1, 1], the range ``grid_sample`` expects. Times arrive as the dataparser's
+normalised global time (0..1 over the training videos' common span, below 0 or above 1 for frames
+outside it; shifted by the learned offsets) and ``TimeToGrid``, an affine map from the dataparser's
+``time_normalization``, takes them to the grid's time axis [-1, 1], which covers every training
+frame plus a margin for the offsets; times pushed outside it read the border of the time axis
+(``padding_mode="border"``).
 
 ``dynamic_region="scene_box"`` (an option; the paper's field is "everywhere") keeps the space-time
 planes to the scene box: outside it their product is taken as 1, so the contracted shell (room,
@@ -26,7 +29,7 @@ built and tested without the config system.
 
 from __future__ import annotations
 
-from typing import Dict, List, Literal, Optional, Sequence, Tuple
+from typing import Dict, List, Literal, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -48,13 +51,23 @@ TIME_AXIS = 3
 """Index of time in the 4D coordinates (x, y, z, t) given to ``KPlanesEncoding``."""
 
 
+class TimeToGrid(NamedTuple):
+    """Normalised time to the grid's time coordinate: ``grid = scale * t + shift`` (the dataparser's
+    ``TimeNormalization.grid_scale`` / ``grid_shift``). The default maps [0, 1] onto [-1, 1]."""
+
+    scale: float = 2.0
+    shift: float = -1.0
+
+
 def spacetime_grid_coords(
     positions: Float[Tensor, "*bs 3"],
     times: Optional[Float[Tensor, "*bs 1"]],
     aabb: Float[Tensor, "2 3"],
     spatial_distortion: Optional[SpatialDistortion],
+    time_to_grid: TimeToGrid = TimeToGrid(),
 ) -> Tuple[Float[Tensor, "*bs 4"], Float[Tensor, "*bs"]]:
-    """Map world positions and normalised times to K-Planes grid coordinates in [-1, 1]^4.
+    """Map world positions and normalised times to K-Planes grid coordinates in [-1, 1]^4 (the one
+    place where normalised time becomes grid time).
 
     Returns the coordinates and a boolean mask of samples inside the represented volume (always
     true with a spatial distortion, since the contraction covers all of space).
@@ -68,9 +81,9 @@ def spacetime_grid_coords(
         inside = ((xyz >= 0.0) & (xyz <= 1.0)).all(dim=-1)
         xyz = xyz * 2.0 - 1.0  # [0, 1] -> [-1, 1]
     if times is None:
-        # Samples without time see t = 0 (the model gives time-less eval rays a time before this).
+        # Samples without time see normalised 0 (the model gives time-less eval rays a time before this).
         times = torch.zeros_like(xyz[..., :1])
-    t = times.to(xyz) * 2.0 - 1.0  # [0, 1] -> [-1, 1]
+    t = times.to(xyz) * time_to_grid.scale + time_to_grid.shift  # normalised -> grid [-1, 1]
     return torch.cat([xyz, t.expand(*xyz.shape[:-1], 1)], dim=-1), inside
 
 
@@ -145,6 +158,7 @@ class HumanSyncField(Field):
         coarse_to_fine_time: give each level a time axis as coarse as its space (time cells scale with
             the level's multiplier), so the Eq. 14 schedule also runs coarse-to-fine in time; False
             (the paper) gives every level ``time_resolution`` cells.
+        time_to_grid: normalised time to the grid's time axis.
         implementation: "tcnn" when available (falls back to "torch" with a warning), or "torch".
     """
 
@@ -167,6 +181,7 @@ class HumanSyncField(Field):
         spatial_distortion: Optional[SpatialDistortion] = None,
         dynamic_region: DynamicRegion = "everywhere",
         coarse_to_fine_time: bool = False,
+        time_to_grid: TimeToGrid = TimeToGrid(),
         implementation: str = "tcnn",
     ) -> None:
         super().__init__()
@@ -177,6 +192,7 @@ class HumanSyncField(Field):
         self.register_buffer("aabb", aabb)
         self.spatial_distortion = spatial_distortion
         self.dynamic_region = dynamic_region
+        self.time_to_grid = time_to_grid
         self.geo_feat_dim = geo_feat_dim
         self.num_levels = len(multiscale)
         finest = max(multiscale)
@@ -239,7 +255,7 @@ class HumanSyncField(Field):
     # ----- Field interface -----
     def get_density(self, ray_samples: RaySamples) -> Tuple[Float[Tensor, "*bs 1"], Float[Tensor, "*bs geo"]]:
         positions = ray_samples.frustums.get_positions()
-        coords, inside = spacetime_grid_coords(positions, ray_samples.times, self.aabb, self.spatial_distortion)
+        coords, inside = spacetime_grid_coords(positions, ray_samples.times, self.aabb, self.spatial_distortion, self.time_to_grid)
         coords_flat = coords.view(-1, 4)  # [N, 4]
         dynamic = _dynamic_mask(positions, self.aabb, self.dynamic_region)
         # Eq. 9: concatenation of the level features, each scaled by its Eq. 14 weight.
@@ -295,6 +311,7 @@ class HumanSyncDensityField(Field):
         num_layers: layers of the density MLP.
         spatial_distortion: contraction of unbounded scenes, or None to use the AABB.
         dynamic_region: where the density may change over time (as for ``HumanSyncField``).
+        time_to_grid: normalised time to the grid's time axis (as for ``HumanSyncField``).
         implementation: "tcnn" when available (falls back to "torch"), or "torch".
     """
 
@@ -307,6 +324,7 @@ class HumanSyncDensityField(Field):
         num_layers: int = 2,
         spatial_distortion: Optional[SpatialDistortion] = None,
         dynamic_region: DynamicRegion = "everywhere",
+        time_to_grid: TimeToGrid = TimeToGrid(),
         implementation: str = "tcnn",
     ) -> None:
         super().__init__()
@@ -315,6 +333,7 @@ class HumanSyncDensityField(Field):
         self.register_buffer("aabb", aabb)
         self.spatial_distortion = spatial_distortion
         self.dynamic_region = dynamic_region
+        self.time_to_grid = time_to_grid
         self.grid = KPlanesEncoding(resolution=list(resolution), num_components=num_components, reduce="product")
         self.mlp = MLP(
             in_dim=num_components,
@@ -358,7 +377,7 @@ class HumanSyncDensityField(Field):
 
     def get_density(self, ray_samples: RaySamples) -> Tuple[Float[Tensor, "*bs 1"], None]:
         positions = ray_samples.frustums.get_positions()
-        coords, inside = spacetime_grid_coords(positions, ray_samples.times, self.aabb, self.spatial_distortion)
+        coords, inside = spacetime_grid_coords(positions, ray_samples.times, self.aabb, self.spatial_distortion, self.time_to_grid)
         dynamic = _dynamic_mask(positions, self.aabb, self.dynamic_region)
         features = kplanes_features(self.grid, coords.view(-1, 4), dynamic)  # [N, C]
         density_before_activation = self.mlp(features).view(*positions.shape[:-1], 1)

@@ -2,8 +2,9 @@
 
 ``Cameras.times`` already hold every frame's normalised global time computed with the calibration's
 initial offsets (docs/architecture.md), so this component learns *deltas*, one scalar per video,
-initialised to 0. A delta of ``d`` normalised units is ``d * span_s / (1 - 2 margin)`` seconds,
-because ``t_norm = margin + (1 - 2 margin)(t_global - t0_s) / span_s``.
+initialised to 0. A delta of ``d`` normalised units is ``d * span_s`` seconds, because
+``t_norm = (t_global - t0_s) / span_s`` (docs/conventions.md; the field maps normalised time to its
+own time axis, so a delta moves a video along the grid by ``grid_scale * d``).
 
 The parameters are stored in **frames of each video's own rate** when the frame rates are known
 (normalised units otherwise), so one learning rate means the same thing for every capture: in
@@ -27,6 +28,8 @@ from torch import Tensor, nn
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.configs.base_config import InstantiateConfig
 
+from humansync_ns.dataparser.normalization import TimeNormalization
+
 PARAM_GROUP = "time_offsets"
 """Optimizer param-group name of the offsets (a key of ``TrainerConfig.optimizers``)."""
 
@@ -46,7 +49,7 @@ class TimeOffsets(nn.Module):
     Args:
         config: the component's configuration.
         num_videos: number of videos of the capture.
-        time_normalization: ``dict(t0_s, span_s, margin)`` from the dataparser metadata.
+        time_normalization: the dataparser metadata's ``time_normalization`` (``TimeNormalization``).
         time_offset_init_s: the calibration's offsets in seconds (num_videos,), for logging.
         fps: each video's frame rate (num_videos,); the parameters are then in frames.
     """
@@ -63,9 +66,8 @@ class TimeOffsets(nn.Module):
         self.config = config
         self.num_videos = num_videos
         self.delta = nn.Parameter(torch.zeros(num_videos))
-        norm = dict(time_normalization or {"t0_s": 0.0, "span_s": 1.0, "margin": 0.0})
         # seconds per normalised time unit: d t_global / d t_norm
-        self.seconds_per_unit = float(norm["span_s"]) / (1.0 - 2.0 * float(norm["margin"]))
+        self.seconds_per_unit = 1.0 if time_normalization is None else TimeNormalization.from_dict(time_normalization).span_s
         init = torch.zeros(num_videos) if time_offset_init_s is None else torch.as_tensor(time_offset_init_s)
         if init.shape != (num_videos,):
             raise ValueError(f"time_offset_init_s must have shape ({num_videos},), got {tuple(init.shape)}")

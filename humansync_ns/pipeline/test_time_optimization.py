@@ -41,8 +41,8 @@ class TestTimeOptimizationConfig:
     time_lr_frames: float = 0.6
     """Adam learning rate of the time delta, in frames of the held-out video (one parameter unit is
     one frame, as for the training videos' offsets, ``TimeOffsets``). 0.6 frame is the earlier
-    default of 2e-3 normalised units on the demo capture (7.7 s span, margin 0.1, 30 fps: 289 frames
-    per normalised unit)."""
+    default of 2e-3 of the time grid's [0, 1] on the demo capture (7.7 s of frames, margin 0.1,
+    30 fps: 289 frames over the grid's time axis)."""
     optimize_pose: bool = True
     """Refine the pose (SO3xR3)."""
     optimize_time: bool = True

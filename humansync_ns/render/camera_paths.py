@@ -3,8 +3,9 @@ time (fixed time, moving camera) and a fixed camera with moving time.
 
 All poses are nerfstudio camera-to-world matrices `(..., 3, 4)` in the normalised scene (OpenGL
 camera axes: x right, y up, z backward; column vectors, `x_world = R @ x_cam + t`). Times are
-nerfstudio's normalised times (`docs/conventions.md`: `t_norm ∈ [0, 1]`, what `Cameras.times` and
-the viewer's slider hold). Quaternions are `(..., 4)`, real part first `(w, x, y, z)`.
+nerfstudio's normalised times (`docs/conventions.md`: 0..1 over the training videos' common span,
+what `Cameras.times` and the viewer's slider hold). Quaternions are `(..., 4)`, real part first
+`(w, x, y, z)`.
 """
 
 from __future__ import annotations
@@ -276,18 +277,3 @@ def path_to_cameras(path: CameraPath, template: Cameras) -> Cameras:
         else template.distortion_params.reshape(1, -1).expand(n, -1).clone(),
         times=path.times.float().reshape(n, 1),
     )
-
-
-def seconds_to_normalized(time_s: float | Tensor, time_normalization: dict) -> float | Tensor:
-    """Global time in seconds to nerfstudio's normalised time:
-    `t_norm = margin + (1 − 2·margin)·(t_s − t0_s)/span_s` (`time_normalization` from the metadata)."""
-    t0, span, margin = (float(time_normalization[k]) for k in ("t0_s", "span_s", "margin"))
-    if span <= 0:
-        raise ValueError(f"time_normalization span_s must be > 0, got {span}")
-    return margin + (1.0 - 2.0 * margin) * (time_s - t0) / span
-
-
-def normalized_to_seconds(time_norm: float | Tensor, time_normalization: dict) -> float | Tensor:
-    """Inverse of `seconds_to_normalized`."""
-    t0, span, margin = (float(time_normalization[k]) for k in ("t0_s", "span_s", "margin"))
-    return t0 + (time_norm - margin) * span / (1.0 - 2.0 * margin)

@@ -19,7 +19,7 @@ from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.pipelines.base_pipeline import Pipeline
 from nerfstudio.utils import colormaps
 
-from humansync_ns.dataparser.normalization import common_time_span
+from humansync_ns.dataparser.normalization import TimeNormalization, common_time_span
 from humansync_ns.render.camera_paths import order_by_azimuth, rig_up, scene_focus
 
 OutputFormat = Literal["video", "images"]
@@ -147,12 +147,15 @@ def sweep_keyframes(
 
 
 def training_time_span(pipeline: Pipeline) -> tuple[float, float]:
-    """Normalised (start, end) covered by every training video (the common span)."""
+    """Normalised (start, end) covered by every training video as loaded: the common span at the
+    refined offsets in a pipeline loaded for rendering (0..1 at the calibration's offsets)."""
     dataset = pipeline.datamanager.train_dataset
     if dataset.cameras.times is None:
         raise ValueError("the training cameras carry no times: is this a humansync (time-aware) model?")
     return common_time_span(dataset.cameras.times.reshape(-1), torch.as_tensor(dataset.metadata["video_index"]).reshape(-1))
 
 
-def time_normalization_of(pipeline: Pipeline) -> Optional[dict]:
-    return pipeline.datamanager.train_dataset.metadata.get("time_normalization")
+def time_normalization_of(pipeline: Pipeline) -> Optional[TimeNormalization]:
+    """The model's seconds ↔ normalised time map (None without the humansync-data dataparser)."""
+    values = pipeline.datamanager.train_dataset.metadata.get("time_normalization")
+    return None if values is None else TimeNormalization.from_dict(values)

@@ -7,9 +7,10 @@ Subcommands:
   bullet-time    fixed time, camera moving through (or orbiting) the capture's cameras.
   fixed-camera   one video's (refined) pose, time running from start to end.
 
-Times are nerfstudio's normalised times by default (the viewer slider's 0..1); `--seconds` reads
-them as global seconds (`docs/conventions.md`), mapped through the model's `time_normalization`.
-Unset start/end times default to the span covered by every training video.
+Times are nerfstudio's normalised times by default (the viewer slider's 0..1, the training videos'
+common span); `--seconds` reads them as global seconds (`docs/conventions.md`), mapped through the
+model's `time_normalization`. Unset start/end times default to the span covered by every training
+video at its refined time offset.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from humansync_ns.render.camera_paths import (
     fixed_camera_path,
     interpolate_path,
     path_to_cameras,
-    seconds_to_normalized,
 )
 from humansync_ns.render.render_video import (
     OutputFormat,
@@ -78,7 +78,7 @@ class _Render:
         normalization = time_normalization_of(pipeline)
         if normalization is None:
             raise UsageError("--seconds needs the model's time_normalization metadata (humansync-data dataparser)")
-        return float(seconds_to_normalized(float(value), normalization))
+        return float(normalization.to_normalized(float(value)))
 
     def main(self) -> Path:
         from humansync_ns.tools.trained_model import load_trained_model

@@ -1,11 +1,15 @@
 """Frame i of video v → right local time, normalised global time, pose (after undoing the scene
-normalisation) and intrinsics; held-out video absent from training; eval frames in the common span."""
+normalisation) and intrinsics; held-out video absent from training; eval frames in the common span;
+normalised time 0..1 is the training videos' common span, and the field's grid time of every
+training frame is what it was when normalised time covered the grid."""
 
 import numpy as np
 import pytest
 import torch
 
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
+from humansync_ns.dataparser.normalization import TimeNormalization, common_time_span
+from humansync_ns.model.kplanes_field import TimeToGrid, spacetime_grid_coords
 from humansync_ns.processing.procedural import procedural_calibration, write_procedural_data_folder
 from humansync_ns.synthetic.capture import simulate_capture
 from humansync_ns.synthetic.config import SynthConfig
@@ -14,7 +18,12 @@ from nerfstudio.data.dataparsers.base_dataparser import transform_poses_to_origi
 OPENCV_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
-def _check_split(outputs, truth, downscale: int, margin: float, t0: float, span: float) -> None:
+def _common_span(videos) -> tuple[float, float]:
+    """(start, end) global seconds where every one of `videos` (truth entries) has frames."""
+    return (max(v.time_offset_s for v in videos), min(v.time_offset_s + (v.num_frames - 1) / v.fps for v in videos))
+
+
+def _check_split(outputs, truth, downscale: int, common: tuple[float, float]) -> None:
     meta = outputs.metadata
     cameras = outputs.cameras
     video_index = meta["video_index"].numpy()
@@ -27,7 +36,7 @@ def _check_split(outputs, truth, downscale: int, margin: float, t0: float, span:
         video = truth.video(meta["video_names"][v])
         local = i / video.fps
         assert meta["local_time_s"][n].item() == pytest.approx(local, abs=1e-9), f"{video.name} frame {i}"
-        expected_t = margin + (1 - 2 * margin) * (local + video.time_offset_s - t0) / span
+        expected_t = (local + video.time_offset_s - common[0]) / (common[1] - common[0])
         assert cameras.times[n, 0].item() == pytest.approx(expected_t, abs=1e-6), f"{video.name} frame {i}"
         c2w_opengl = video.camera_to_world_at(int(i)) @ OPENCV_TO_OPENGL
         np.testing.assert_allclose(poses[n], c2w_opengl[:3], atol=1e-4, err_msg=f"{video.name} frame {i}")
@@ -51,22 +60,24 @@ def test_procedural_capture_round_trips(procedural_capture, downscale):
     assert train.metadata["eval_videos"] == [3] and train.metadata["train_videos"] == [0, 1, 2]
     assert 3 not in train.metadata["video_index"].tolist(), "held-out video leaked into training"
     assert set(evals.metadata["video_index"].tolist()) == {3}
-    # t0 and span come from the training videos only
+    # normalised 0..1 is the training videos' common span; the grid spans all their frames + margin
+    common = _common_span(truth.videos[:3])
     global_train = [i / v.fps + v.time_offset_s for v in truth.videos[:3] for i in range(v.num_frames)]
-    t0, span = min(global_train), max(global_train) - min(global_train)
+    first, last = min(global_train), max(global_train)
     norm = train.metadata["time_normalization"]
-    assert norm["t0_s"] == pytest.approx(t0) and norm["span_s"] == pytest.approx(span) and norm["margin"] == margin
-    assert train.cameras.times.min().item() == pytest.approx(margin, abs=1e-6)
-    assert train.cameras.times.max().item() == pytest.approx(1 - margin, abs=1e-6)
-    _check_split(train, truth, downscale, margin, t0, span)
-    _check_split(evals, truth, downscale, margin, t0, span)
+    assert (norm["t0_s"], norm["span_s"]) == pytest.approx((common[0], common[1] - common[0]))
+    grid_span = (last - first) / (1 - 2 * margin)
+    assert (norm["grid_t0_s"], norm["grid_span_s"]) == pytest.approx((first - margin * grid_span, grid_span))
+    assert train.cameras.times.min().item() < -0.1 and train.cameras.times.max().item() > 1.1, "fixture: frames outside the span"
+    _check_split(train, truth, downscale, common)
+    _check_split(evals, truth, downscale, common)
     assert [p.parent.parent.name for p in train.image_filenames[:1]] == ["images" if downscale == 1 else f"images_{downscale}"]
     # the scene box holds every camera centre
     assert train.cameras.camera_to_worlds[:, :, 3].abs().max().item() <= 1.0 + 1e-5
     gt = train.metadata["ground_truth"]
     np.testing.assert_allclose(gt["time_offset_s"].numpy(), [v.time_offset_s for v in truth.videos])
     offsets_norm = train.metadata["time_offset_init_norm"].numpy()
-    np.testing.assert_allclose(offsets_norm, np.array([v.time_offset_s for v in truth.videos]) * (1 - 2 * margin) / span, rtol=1e-5)
+    np.testing.assert_allclose(offsets_norm, np.array([v.time_offset_s for v in truth.videos]) / (common[1] - common[0]), rtol=1e-5)
 
 
 def test_eval_frames_lie_in_the_common_span(procedural_capture):
@@ -82,8 +93,11 @@ def test_eval_frames_lie_in_the_common_span(procedural_capture):
     expected = [i for i in range(cam01.num_frames) if start - 1e-9 <= i / cam01.fps + cam01.time_offset_s <= end + 1e-9]
     assert evals.metadata["frame_index"].tolist() == expected
     assert len(expected) < cam01.num_frames, "fixture should have eval frames outside the common span"
-    # and normalised times of eval frames stay inside the training range
-    assert evals.cameras.times.min() >= parser.config.time_margin - 1e-6
+    # the common span is normalised 0..1 exactly: the training videos' latest start and earliest end
+    train = parser.get_dataparser_outputs("train")
+    span = common_time_span(train.cameras.times.reshape(-1), train.metadata["video_index"])
+    assert span == pytest.approx((0.0, 1.0), abs=1e-6)
+    assert evals.cameras.times.min() >= -1e-6 and evals.cameras.times.max() <= 1 + 1e-6
 
 
 def test_frame_stride_and_eval_by_index(procedural_capture):
@@ -108,12 +122,10 @@ def test_synthetic_generator_capture_round_trips(tmp_path):
     train = parser.get_dataparser_outputs("train")
     evals = parser.get_dataparser_outputs("val")
     train_videos = [v for v in truth.videos if v.name != "cam01"]
-    global_train = [i / v.fps + v.time_offset_s for v in train_videos for i in range(v.num_frames)]
-    t0, span = min(global_train), max(global_train) - min(global_train)
     assert train.metadata["moving_videos"] == [3]
     np.testing.assert_allclose(train.metadata["fps"].numpy(), [v.fps for v in truth.videos])
-    _check_split(train, truth, 1, 0.1, t0, span)
-    _check_split(evals, truth, 1, 0.1, t0, span)
+    _check_split(train, truth, 1, _common_span(train_videos))
+    _check_split(evals, truth, 1, _common_span(train_videos))
     # the truth comes back in the metadata, per video, in the ground truth's world (OpenCV)
     gt = train.metadata["ground_truth"]
     np.testing.assert_allclose(gt["camera_to_world"][3].numpy(), truth.videos[3].camera_to_world)
@@ -142,3 +154,24 @@ def test_single_video_trains_and_evaluates_on_itself(tmp_path):
     parser = HumanSyncDataParserConfig(data=data).setup()
     assert parser.get_dataparser_outputs("train").metadata["eval_videos"] == []
     assert len(parser.get_dataparser_outputs("val").image_filenames) == 4
+
+
+def test_training_frames_keep_their_grid_time(procedural_capture):
+    """The field's grid time of every training frame (float32, as the field computes it) is the one
+    it had when normalised time spanned the grid: `2·t − 1`, `t = margin + (1 − 2·margin)(t_global −
+    first)/(last − first)`; so training numerics do not move with the common-span normalisation."""
+    data, truth = procedural_capture
+    margin = 0.1
+    train = HumanSyncDataParserConfig(data=data, time_margin=margin).setup().get_dataparser_outputs("train")
+    meta = train.metadata
+    offsets = np.array([truth.video(name).time_offset_s for name in meta["video_names"]])
+    global_s = meta["local_time_s"].numpy() + offsets[meta["video_index"].numpy()]
+    first, last = global_s.min(), global_s.max()
+    former_times = torch.from_numpy(margin + (1 - 2 * margin) * (global_s - first) / (last - first)).float()
+    former_grid = former_times * 2.0 - 1.0
+    norm = TimeNormalization.from_dict(meta["time_normalization"])
+    positions = torch.zeros(len(global_s), 3)
+    coords, _ = spacetime_grid_coords(positions, train.cameras.times, train.scene_box.aabb, None,
+                                      TimeToGrid(norm.grid_scale, norm.grid_shift))
+    torch.testing.assert_close(coords[:, 3], former_grid, atol=5e-7, rtol=0)
+    assert not torch.allclose(train.cameras.times[:, 0], former_times, atol=1e-3), "normalised time did change"

@@ -61,7 +61,8 @@ def capture_metadata(
         "moving_videos": list(moving),
         "fps": torch.full((num_videos,), 10.0),
         "time_offset_init_s": torch.zeros(num_videos),
-        "time_normalization": {"t0_s": 0.0, "span_s": 2.0, "margin": 0.1},
+        # normalised time 0..1 fills the grid's time axis (the rays' times are drawn in 0..1)
+        "time_normalization": {"t0_s": -0.25, "span_s": 2.5, "grid_t0_s": -0.25, "grid_span_s": 2.5},
         "ground_truth": None,
     }
 

@@ -27,7 +27,7 @@ def _corrected(autocast: bool, seed: int = 0):
     pose = VideoPoseOptimizerConfig(mode="SO3xR3").setup(
         num_cameras=len(VIDEO), device="cpu", video_index=VIDEO, frame_index=FRAME, moving_videos=[2]
     )
-    offsets = TimeOffsets(TimeOffsetsConfig(), num_videos=3, time_normalization={"t0_s": 0.0, "span_s": 60.0, "margin": 0.1},
+    offsets = TimeOffsets(TimeOffsetsConfig(), num_videos=3, time_normalization={"t0_s": 0.0, "span_s": 60.0, "grid_t0_s": -7.5, "grid_span_s": 75.0},
                           fps=torch.tensor([30.0, 30.0, 25.0]))
     with torch.no_grad():
         pose.pose_adjustment.copy_(0.2 * torch.randn(pose.num_slots, 6, generator=g))  # turns up to ~0.5 rad

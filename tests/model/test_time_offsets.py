@@ -56,7 +56,7 @@ def test_offsets_reach_proposal_samplers_and_field(training):
 
 
 def test_offsets_in_seconds_and_frozen_offsets_still_apply_without_gradient():
-    norm = {"t0_s": 3.0, "span_s": 2.0, "margin": 0.1}  # 1 normalised unit = 2 / 0.8 = 2.5 s
+    norm = {"t0_s": 3.0, "span_s": 2.5, "grid_t0_s": 2.75, "grid_span_s": 3.0}  # 1 normalised unit = span_s = 2.5 s
     offsets = TimeOffsets(TimeOffsetsConfig(), num_videos=2, time_normalization=norm,
                           time_offset_init_s=torch.tensor([0.0, 1.5]))
     with torch.no_grad():
@@ -86,7 +86,7 @@ def test_disabled_offsets_leave_times_and_have_no_group():
 
 
 def test_parameters_are_frames_of_each_videos_rate():
-    norm = {"t0_s": 0.0, "span_s": 8.0, "margin": 0.1}  # 1 normalised unit = 10 s
+    norm = {"t0_s": 0.0, "span_s": 10.0, "grid_t0_s": -1.0, "grid_span_s": 12.0}  # 1 normalised unit = 10 s
     offsets = TimeOffsets(TimeOffsetsConfig(), num_videos=2, time_normalization=norm, fps=torch.tensor([30.0, 24.0]))
     with torch.no_grad():
         offsets.delta.fill_(1.0)  # one frame each

@@ -1,6 +1,6 @@
 """nerfstudio's own `ns-render` on the tiny trained model (session fixture `trained_run`), run through
 its command line as a user would, with the `ffmpeg` this package installs (nothing patched): the
-mp4s are decoded and the times the field rendered are recorded."""
+mp4s are decoded and the times the field rendered are recorded (normalised, and on the grid)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PIL import Image
 
 from nerfstudio.cameras.cameras import Cameras
 
-from humansync_ns.dataparser.normalization import common_time_span
+from humansync_ns.dataparser.normalization import TimeNormalization, common_time_span
 from humansync_ns.model.calibration_state import refined_train_cameras
 from humansync_ns.render.render_video import to_uint8
 
@@ -34,18 +34,38 @@ def ns_render(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
 
 @pytest.fixture
 def field_times(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Distinct times of the samples the fields evaluate, one entry per field call (None: no times)."""
+    """Distinct normalised times of the samples the fields evaluate, one entry per field call (None:
+    no times); the grid times they became go to `field_times.grid`."""
     from humansync_ns.model import kplanes_field
 
-    seen: list = []
+    class Seen(list):
+        grid: list
+
+    seen = Seen()
+    seen.grid = []
     original = kplanes_field.spacetime_grid_coords
 
     def recording(positions, times, *args):
         seen.append(None if times is None else torch.unique(times.detach().reshape(-1)).cpu())
-        return original(positions, times, *args)
+        coords, inside = original(positions, times, *args)
+        seen.grid.append(torch.unique(coords[..., 3].detach().reshape(-1)).cpu())
+        return coords, inside
 
     monkeypatch.setattr(kplanes_field, "spacetime_grid_coords", recording)
     return seen
+
+
+def grid_to_seconds(grid: torch.Tensor, pipeline) -> torch.Tensor:
+    """Global seconds of grid times (docs/conventions.md), from the loaded model's metadata."""
+    norm = TimeNormalization.from_dict(pipeline.datamanager.train_dataset.metadata["time_normalization"])
+    return norm.grid_t0_s + (grid.double() + 1.0) / 2.0 * norm.grid_span_s
+
+
+def common_span_s(trained_run) -> tuple[float, float]:
+    """Global seconds every training video covers, from the calibration the data was made with
+    (the last video is held out)."""
+    videos = trained_run.calibration.videos[:-1]
+    return (max(v.time_offset_s for v in videos), min(v.time_offset_s + (v.num_frames - 1) / v.fps for v in videos))
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:
@@ -96,9 +116,14 @@ def test_ns_render_spiral_writes_a_video_through_time(trained_run, loaded, tmp_p
     camera = pipeline.datamanager.eval_dataset.cameras[0]
     assert len(frames) == 6
     assert frames[0].shape == nerfstudio_path_frame_shape(camera)
-    # nerfstudio's spiral runs through the normalised range 0..1, one time per frame
+    # nerfstudio's spiral runs through the normalised range 0..1, one time per frame ...
     per_frame = sorted({round(float(t), 6) for times in field_times for t in times})
     assert per_frame == pytest.approx(np.linspace(0.0, 1.0, 6).tolist(), abs=1e-6)
+    # ... which the field reads at exactly the training videos' common span, in seconds
+    seconds = grid_to_seconds(torch.cat(field_times.grid), pipeline)
+    start, end = common_span_s(trained_run)
+    assert (float(seconds.min()), float(seconds.max())) == pytest.approx((start, end), abs=1e-5)
+    assert len({round(float(s), 5) for s in seconds}) == 6
 
 
 def test_ns_render_interpolate_renders_inside_the_common_span(trained_run, loaded, tmp_path: Path, monkeypatch, field_times) -> None:
@@ -116,6 +141,9 @@ def test_ns_render_interpolate_renders_inside_the_common_span(trained_run, loade
     assert all(times is not None for times in field_times), "time-less cameras must get a time"
     rendered = torch.cat(field_times)
     assert torch.allclose(rendered, torch.tensor(0.5 * (start + end)), atol=1e-6), (rendered.unique(), start, end)
+    start_s, end_s = common_span_s(trained_run)
+    seconds = grid_to_seconds(torch.cat(field_times.grid), pipeline)
+    assert torch.allclose(seconds, torch.tensor(0.5 * (start_s + end_s), dtype=torch.float64), atol=1e-5)
     # the first frame is the first held-out camera at that time (nerfstudio's frame size)
     first = eval_cameras[0:1]
     camera = Cameras(camera_to_worlds=first.camera_to_worlds, fx=first.fx, fy=first.fy, cx=first.cx, cy=first.cy,
@@ -149,8 +177,9 @@ def test_ns_render_dataset_renders_training_views_at_refined_poses_and_times(tra
     assert np.mean(refined_mean) < 0.1 * np.mean(original_mean), (np.mean(refined_mean), np.mean(original_mean))
 
 
-def test_ns_render_camera_path_keeps_render_time(trained_run, loaded, tmp_path: Path, monkeypatch) -> None:
-    """camera-path with per-keyframe render_time: frames change with time from one fixed pose."""
+def test_ns_render_camera_path_keeps_render_time(trained_run, loaded, tmp_path: Path, monkeypatch, field_times) -> None:
+    """camera-path with per-keyframe render_time: frames change with time from one fixed pose, and
+    render_time t is the instant t of the way through the training videos' common span."""
     _, pipeline = loaded
     camera = pipeline.datamanager.train_dataset.cameras[0]
     c2w = torch.cat([camera.camera_to_worlds, torch.tensor([[0.0, 0.0, 0.0, 1.0]])]).reshape(-1).tolist()
@@ -164,3 +193,6 @@ def test_ns_render_camera_path_keeps_render_time(trained_run, loaded, tmp_path: 
     frames = [np.asarray(Image.open(p)).astype(float) for p in sorted((tmp_path / "path").glob("*.png"))]
     assert len(frames) == 3
     assert np.abs(frames[2] - frames[0]).mean() > 0.25, "one pose, render_time 0.1 vs 0.9: frames must differ"
+    start, end = common_span_s(trained_run)
+    seconds = sorted({round(float(s), 5) for s in grid_to_seconds(torch.cat(field_times.grid), pipeline)})
+    assert seconds == pytest.approx([start + t * (end - start) for t in (0.1, 0.5, 0.9)], abs=1e-5)

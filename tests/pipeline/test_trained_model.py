@@ -227,6 +227,20 @@ def test_humansync_render_fixed_camera_frames_change_with_time(trained_run, tmp_
     assert _decoded_frame_count(video) == 5
 
 
+def test_humansync_render_seconds_map_the_common_span_to_normalised_0_to_1(trained_run, loaded) -> None:
+    """--seconds reads global seconds: the training videos' common span is normalised 0..1."""
+    from humansync_ns.tools.render import FixedCamera
+
+    _, pipeline = loaded
+    videos = trained_run.calibration.videos[:-1]  # the last video is held out
+    start = max(v.time_offset_s for v in videos)
+    end = min(v.time_offset_s + (v.num_frames - 1) / v.fps for v in videos)
+    command = FixedCamera(load_config=trained_run.config_path, camera="cam00", seconds=True, time_start=start,
+                          time_end=end, num_frames=3)
+    path, _ = command.build_path(pipeline)
+    torch.testing.assert_close(path.times.double(), torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64), atol=1e-6, rtol=0)
+
+
 def test_humansync_render_bullet_time_and_interpolate(trained_run, tmp_path: Path) -> None:
     from humansync_ns.tools.render import BulletTime, Interpolate
 

@@ -6,6 +6,7 @@ import pytest
 
 from humansync_ns.calibration.calibration_io import load_calibration
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
+from humansync_ns.dataparser.normalization import common_time_span
 from humansync_ns.processing.process import process_capture
 from humansync_ns.synthetic.capture import generate_capture
 from humansync_ns.synthetic.config import SynthConfig
@@ -32,4 +33,5 @@ def test_generated_capture_processes_and_loads(tmp_path):
     # intrinsics are the true ones (the calibration takes K from the motion files)
     first = [int(np.flatnonzero(meta["video_index"].numpy() == v)[0]) for v in (0, 2, 3)]
     np.testing.assert_allclose(train.cameras.fx[first, 0].numpy(), [truth.videos[v].K[0, 0] for v in (0, 2, 3)], rtol=1e-5)
-    assert train.cameras.times.min().item() == pytest.approx(0.1, abs=1e-6)
+    # normalised time 0..1 is the span every training video covers
+    assert common_time_span(train.cameras.times.reshape(-1), meta["video_index"]) == pytest.approx((0.0, 1.0), abs=1e-6)

@@ -13,12 +13,10 @@ from humansync_ns.render.camera_paths import (
     interpolate_path,
     look_at,
     matrix_to_quaternion,
-    normalized_to_seconds,
     orbit_path,
     path_to_cameras,
     quaternion_to_matrix,
     scene_focus,
-    seconds_to_normalized,
     slerp,
 )
 
@@ -132,11 +130,3 @@ def test_path_to_cameras_carries_intrinsics_and_times() -> None:
     assert cameras.shape == (5,)
     assert cameras.times is not None and torch.allclose(cameras.times[:, 0], torch.linspace(0, 1, 5))
     assert torch.all(cameras.fy == 110.0) and torch.all(cameras.width == 64)
-
-
-@pytest.mark.parametrize("margin", [0.0, 0.1])
-def test_time_normalization_round_trip(margin: float) -> None:
-    norm = {"t0_s": 1.5, "span_s": 4.0, "margin": margin}
-    assert seconds_to_normalized(1.5, norm) == pytest.approx(margin)
-    assert seconds_to_normalized(5.5, norm) == pytest.approx(1 - margin)
-    assert normalized_to_seconds(seconds_to_normalized(3.2, norm), norm) == pytest.approx(3.2)

@@ -67,6 +67,15 @@ def rotation_angle_deg(R_a: np.ndarray, R_b: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(cos))
 
 
+def is_proper_rotation(R: np.ndarray, atol: float = 1e-3) -> np.ndarray:
+    """(..., 3, 3) → (...,) bool: orthonormal (max |R Rᵀ − I| ≤ atol) with determinant +1, and finite."""
+    R = np.asarray(R, dtype=np.float64)
+    finite = np.all(np.isfinite(R), axis=(-2, -1))
+    R = np.where(finite[..., None, None], R, 0.0)
+    gram_error = np.abs(R @ np.swapaxes(R, -1, -2) - np.eye(3)).max(axis=(-2, -1))
+    return finite & (gram_error <= atol) & (np.linalg.det(R) > 0)
+
+
 def look_at_opencv(camera_center: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
     """(4, 4) OpenCV camera-to-world of a camera at `camera_center` looking at `target`.
 

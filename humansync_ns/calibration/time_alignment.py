@@ -1,23 +1,35 @@
 """Time offsets from human motion (paper Sec. 3.2, Eq. 2, 4, 5; seed 002 for cycle consistency).
 
-Pairwise step: every pair of videos, on one common clock, gets a frame-distance matrix (Eq. 2 on
+Pairwise step: pairs of videos, on one common clock, get a frame-distance matrix (Eq. 2 on
 canonical joints, or Eq. 15 on SMPL parameters), a DTW path, and a lag = the most frequent
 `j − i` along the path. Two flavours:
 
 - "paper": plain distance, the DTW lag as is (integer frames), cost = DTW cost / path length.
 - "robust": invalid cells masked, per-frame squared distance truncated at the median (a garbage
-  frame costs at most the cap); DTW optionally on every `dtw_stride`-th sample (coarse to fine);
-  two candidate lags, the DTW lag and the minimum of the coarse lag-cost curve (mean truncated
-  squared distance over the frames overlapping at each lag, at least half the shorter video),
-  each re-checked at full rate on that curve within a few frames; the cheaper wins, and the
-  pair's cost is the curve at its minimum. The second candidate matters under heavy pose noise
-  (SMPL σ = 0.2), where the DTW path's most frequent lag can be many frames off.
-  With `subframe`, a parabola through the curve at the best lag and its neighbours gives the
-  fractional part (squared distances are locally quadratic in the lag, so the vertex is unbiased).
+  frame costs at most the cap); DTW on every `dtw_stride`-th sample (coarse to fine; long videos
+  get a larger stride so the DTW never exceeds `max_dtw_samples`); two candidate lags, the DTW lag
+  and the minimum of the coarse lag-cost curve (mean truncated squared distance over the frames
+  overlapping at each lag, at least half the shorter video), each re-checked at full rate on that
+  curve within a few frames; the cheaper wins, and the pair's cost is the curve at its minimum.
+  The second candidate matters under heavy pose noise (SMPL σ = 0.2), where the DTW path's most
+  frequent lag can be many frames off. With `subframe`, a parabola through the curve at the best
+  lag and its neighbours gives the fractional part (squared distances are locally quadratic in
+  the lag, so the vertex is unbiased).
+
+Every DTW pair also gets its observability (`observability.PairEvidence`: contrast and uniqueness
+of the lag-cost minimum, motion, overlap, DTW path slope); a pair that fails a check gets weight 0
+and its reason in `PairwiseTiming.problems`, so it can neither place a video nor pull on it.
+
+Which pairs (`align_times`): all of them for up to `pairs_per_video + 1` videos; beyond that, DTW
+on a circulant graph of `pairs_per_video` pairs per video (`pair_graph`), more partners for videos
+whose pairs failed, a first global solve, and then `refine_pairs_per_video` further pairs per video
+aligned without DTW, only on the full-rate lag-cost curve around the lag the first solve predicts
+(a few frames, cheap): the final solve averages over as many pairs as the all-pairs version would
+for a capture of up to that many videos.
 
 Global step: the paper's greedy alignment from the cheapest pair (Eq. 5), or a cycle-consistent
-weighted least-squares solve of `o_j − o_i = offset_s[i, j]` over all pairs (started from the
-greedy solution and from the plain all-pairs solution), with pairs whose residual is far off
+weighted least-squares solve of `o_j − o_i = offset_s[i, j]` over the pairs (started from the
+greedy solution and from the plain least-squares solution), with pairs whose residual is far off
 rejected and the solve repeated.
 
 Sign convention (docs/formats.md): `offset_s[i, j] ≈ time_offset_s[j] − time_offset_s[i]`, and
@@ -27,15 +39,32 @@ Sign convention (docs/formats.md): `offset_s[i, j] ≈ time_offset_s[j] − time
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import heapq
+import math
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Optional
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from typing_extensions import assert_never
 
-from humansync_ns.calibration.dtw import DtwWorkspace, dtw_batch, most_frequent_lag
+from humansync_ns.calibration.dtw import DtwResult, DtwWorkspace, dtw_batch, most_frequent_lag
+from humansync_ns.calibration.observability import (
+    ObservabilityChecks,
+    PairEvidence,
+    curve_evidence,
+    pair_problem,
+    path_rate,
+    person_order,
+    time_problem,
+)
+from humansync_ns.calibration.pair_graph import all_pairs, circulant_pairs, more_partners
 
 TimeMethod = Literal["paper", "robust"]
+_DTW_MEMORY_BYTES = 64 * 2**20
+"""Scratch memory of one batch of DTWs (pairs per batch shrink as the videos grow)."""
+_PARTNER_ROUNDS = 3
+"""Sparse graph: rounds of extra partners for videos whose pairs failed."""
 
 
 @dataclass
@@ -53,8 +82,9 @@ class ClockedSequence:
     """Number of sub-vectors F is made of (24 joints), to report distances per joint."""
 
 
-class PairwiseTiming(NamedTuple):
-    """The N×N evidence of the pairwise step (NaN where a pair is unusable)."""
+@dataclass
+class PairwiseTiming:
+    """The N×N evidence of the pairwise step (NaN where a pair was not aligned or is unusable)."""
 
     names: list[str]
     cost: np.ndarray
@@ -65,6 +95,61 @@ class PairwiseTiming(NamedTuple):
     """(N, N) number of clock samples where both videos see a common person at the chosen lag."""
     weight: np.ndarray
     """(N, N) symmetric confidence weight of the pair for the global solve (0 if unusable)."""
+    evidence: dict[tuple[int, int], PairEvidence] = field(default_factory=dict)
+    """Observability of every pair aligned with DTW, keyed (i, j) with i < j."""
+    problems: dict[tuple[int, int], str] = field(default_factory=dict)
+    """Pairs aligned but not used (weight 0), and why."""
+    unobservable: dict[int, str] = field(default_factory=dict)
+    """Videos whose offset the pairs cannot determine (their pairs get weight 0), and why."""
+    cap: Optional[np.ndarray] = None
+    """(N, N) robust cost cap of each DTW pair (reused for pairs refined without DTW)."""
+
+    @staticmethod
+    def empty(names: list[str]) -> "PairwiseTiming":
+        N = len(names)
+        nan = np.full((N, N), np.nan)
+        np.fill_diagonal(nan, 0.0)
+        return PairwiseTiming(list(names), nan.copy(), nan.copy(), np.zeros((N, N), dtype=np.int64), np.zeros((N, N)), cap=np.full((N, N), np.nan))
+
+    def set_pair(self, i: int, j: int, offset_s: float, cost: float, overlap: int) -> None:
+        self.offset_s[i, j], self.offset_s[j, i] = offset_s, -offset_s
+        self.cost[i, j] = self.cost[j, i] = cost
+        self.overlap[i, j] = self.overlap[j, i] = overlap
+
+    def usable_pairs(self, video: int) -> int:
+        """Pairs of `video` with an offset that passed the observability checks."""
+        partners = np.isfinite(self.offset_s[video])
+        partners[video] = False
+        return int(np.count_nonzero(partners)) - sum(1 for pair in self.problems if video in pair)
+
+    def update_weights(self) -> None:
+        """Weights from cost and overlap (`_pair_weights`), 0 for the pairs with a problem and for
+        every pair of an unobservable video."""
+        cost = self.cost.copy()
+        for i, j in self.problems:
+            cost[i, j] = cost[j, i] = np.nan
+        for v in self.unobservable:
+            cost[v, :] = cost[:, v] = np.nan
+            cost[v, v] = 0.0
+        self.weight = _pair_weights(cost, self.overlap)
+
+    def best_pair(self, video: int) -> Optional[tuple[tuple[int, int], PairEvidence]]:
+        """The video's DTW pair without a problem whose lag-cost minimum is sharpest and most unique."""
+        own = [(pair, e) for pair, e in self.evidence.items() if video in pair and pair not in self.problems]
+        return max(own, key=lambda item: item[1].quality) if own else None
+
+    def judge_videos(self, checks: ObservabilityChecks) -> None:
+        """Marks the videos whose offset is unobservable (`observability.time_problem` on their best
+        pair; with three or more videos, against the median contrast of the others' pairs)."""
+        for v in range(len(self.names)):
+            best = self.best_pair(v)
+            if best is None:
+                continue
+            others = [e.contrast for pair, e in self.evidence.items() if v not in pair and pair not in self.problems]
+            problem = time_problem(best[1], float(np.median(others)) if others else None, checks)
+            if problem is not None:
+                other = self.names[best[0][1] if best[0][0] == v else best[0][0]]
+                self.unobservable[v] = f"with {other}, {problem}"
 
 
 @dataclass
@@ -84,31 +169,52 @@ class TimingOptions:
     """Robust: the lag-cost minimum is looked for within this many frames of the DTW lag."""
     dtw_stride: int = 1
     """DTW on every n-th clock sample, the lag then refined at full rate (coarse to fine)."""
+    max_dtw_samples: int = 450
+    """Longer videos get a larger stride so the coarse DTW has at most this many samples per video."""
+    pairs_per_video: Optional[int] = None
+    """DTW pairs per video (circulant graph); None: all pairs."""
+    refine_pairs_per_video: int = 0
+    """Sparse graph, robust method: further pairs per video refined around the predicted lag without DTW."""
+    outlier_pair_frames: float = 2.0
+    """Robust global solve: pairs disagreeing with the offsets by more than this are rejected."""
     chunk: int = 32
-    """Pairs whose DTW runs together (memory ≈ chunk × 2 × n × m × 8 bytes)."""
+    """At most this many pairs' DTWs run together (fewer for long videos: see `_DTW_MEMORY_BYTES`)."""
+    checks: ObservabilityChecks = field(default_factory=ObservabilityChecks)
     show_progress: bool = False
 
 
-def _prepared_features(sequence: ClockedSequence) -> tuple[np.ndarray, np.ndarray]:
-    """Features with invalid rows zeroed (K, P, F) and their squared norms (K, P), computed once."""
-    features = np.where(sequence.valid[..., None], np.nan_to_num(sequence.features), 0.0)
-    return features, np.einsum("kpf,kpf->kp", features, features)
+class _Features(NamedTuple):
+    """One sequence ready for distances: features with invalid rows zeroed, their squared norms."""
+
+    values: np.ndarray
+    """(K, P, F)."""
+    sqnorm: np.ndarray
+    """(K, P)."""
+    valid: np.ndarray
+    """(K, P)."""
+    groups: int
+
+    def strided(self, stride: int) -> "_Features":
+        return _Features(self.values[::stride], self.sqnorm[::stride], self.valid[::stride], self.groups)
 
 
-def pair_distances(a: ClockedSequence, b: ClockedSequence, prepared: Optional[tuple] = None) -> tuple[np.ndarray, np.ndarray]:
+def _features(sequence: ClockedSequence) -> _Features:
+    values = np.where(sequence.valid[..., None], np.nan_to_num(sequence.features), 0.0)
+    return _Features(values, np.einsum("kpf,kpf->kp", values, values), sequence.valid, sequence.feature_groups)
+
+
+def pair_distances(a: _Features, b: _Features) -> tuple[np.ndarray, np.ndarray]:
     """Mean squared feature distance per group (m² per joint for joints) between all frames of a and b.
 
     Returns (n, m) distances averaged over the people visible in both frames (cells without a
     common person hold arbitrary values), and the (n, m) mask of frame pairs sharing a person.
-    `prepared` optionally passes `(_prepared_features(a), _prepared_features(b))`.
     """
-    (fa, na), (fb, nb) = prepared or (_prepared_features(a), _prepared_features(b))
-    people = fa.shape[1]
+    people = a.values.shape[1]
     total, count = None, None
     for p in range(people):
-        sq = fa[:, p] @ (-2.0 * fb[:, p].T)  # |a − b|² = |a|² + |b|² − 2 a·b
-        sq += na[:, p, None]
-        sq += nb[None, :, p]
+        sq = a.values[:, p] @ (-2.0 * b.values[:, p].T)  # |a − b|² = |a|² + |b|² − 2 a·b
+        sq += a.sqnorm[:, p, None]
+        sq += b.sqnorm[None, :, p]
         np.maximum(sq, 0.0, out=sq)
         both = np.outer(a.valid[:, p], b.valid[:, p])
         if people == 1:
@@ -119,40 +225,43 @@ def pair_distances(a: ClockedSequence, b: ClockedSequence, prepared: Optional[tu
             count = both.astype(np.int32) if count is None else count + both
     if people > 1:
         total /= np.maximum(count, 1)
-    total /= a.feature_groups
+    total /= a.groups
     return total, np.asarray(count > 0)
 
 
-def lag_costs(
-    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], lags: np.ndarray, cap: float, groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lag-cost curve: at each lag, the mean over overlapping frames of the (capped) distance.
+def lag_costs(a: _Features, b: _Features, first_lag: int, num_lags: int, cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lag-cost curve at lags `first_lag … first_lag + num_lags − 1`: at each lag, the mean over the
+    overlapping frames of the (capped) distance; frame k of a is compared with frame k + lag of b.
 
-    Args:
-        a, b: (features (K, P, F) with invalid rows zeroed, valid (K, P)) of the two videos.
-        lags: integer lags; frame k of a is compared with frame k + lag of b.
-        cap: per-frame squared distances are clipped at this (inf: no clipping).
-        groups: sub-vectors per feature (24 joints) so the distance is per joint.
+    All lags at once: b's rows are viewed as sliding windows of `num_lags` rows, and the distances
+    come from the dot products of a's rows with those windows (one batched matrix product).
 
     Returns:
-        (len(lags),) mean squared distances (inf where nothing overlaps) and the overlap counts.
+        (num_lags,) mean squared distances per group (inf where nothing overlaps) and the overlap counts.
     """
-    (fa, va), (fb, vb) = a, b
-    n, m = len(fa), len(fb)
-    means = np.full(len(lags), np.inf)
-    counts = np.zeros(len(lags), dtype=np.int64)
-    for k, lag in enumerate(lags):
-        lo, hi = max(0, -lag), min(n, m - lag)
-        if hi <= lo:
-            continue
-        both = va[lo:hi] & vb[lo + lag : hi + lag]  # (L, P)
-        sq = np.sum((fa[lo:hi] - fb[lo + lag : hi + lag]) ** 2, axis=-1) / groups
-        people = both.sum(1)
-        frame = np.where(both, sq, 0.0).sum(1) / np.maximum(people, 1)
-        seen = people > 0
-        counts[k] = np.count_nonzero(seen)
-        if counts[k]:
-            means[k] = np.minimum(frame[seen], cap).mean()
+    n, m, W = len(a.values), len(b.values), num_lags
+    lo, hi = max(0, -(first_lag + W - 1)), min(n, m - first_lag)  # a's rows that meet b at some lag
+    means, counts = np.full(W, np.inf), np.zeros(W, dtype=np.int64)
+    if hi <= lo:
+        return means, counts
+    pad = ((W, W),)
+    start = lo + first_lag + W  # row of the padded b facing a's row lo at the first lag
+    total = np.zeros((hi - lo, W))
+    people = np.zeros((hi - lo, W), dtype=np.int64)
+    for p in range(a.values.shape[1]):
+        b_values = np.pad(b.values[:, p], pad + ((0, 0),))
+        windows = sliding_window_view(b_values, W, axis=0)[start : start + hi - lo]  # (L, F, W)
+        dots = np.matmul(a.values[lo:hi, p, None, :], windows)[:, 0]  # (L, W)
+        norms = sliding_window_view(np.pad(b.sqnorm[:, p], pad), W)[start : start + hi - lo]
+        both = a.valid[lo:hi, p, None] & sliding_window_view(np.pad(b.valid[:, p], pad), W)[start : start + hi - lo]
+        sq = np.maximum(a.sqnorm[lo:hi, p, None] + norms - 2.0 * dots, 0.0) / a.groups
+        total += np.where(both, sq, 0.0)
+        people += both
+    seen = people > 0
+    counts = seen.sum(0)
+    frame = np.minimum(total / np.maximum(people, 1), cap)
+    sums = np.where(seen, frame, 0.0).sum(0)
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
     return means, counts
 
 
@@ -164,15 +273,11 @@ def parabola_vertex(left: float, centre: float, right: float) -> float:
     return float(np.clip(0.5 * (left - right) / curvature, -1.0, 1.0))
 
 
-def _refine_lag(
-    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], lag: int, cap: float, groups: int, options: TimingOptions
-) -> tuple[float, float, int]:
-    """(fractional lag, lag cost at it, overlap) from the lag-cost curve around the DTW lag."""
-    radius = options.search_radius if options.method == "robust" else 0
-    lags = np.arange(lag - radius - 1, lag + radius + 2)
-    curve, counts = lag_costs(a, b, lags, cap, groups)
+def _refine_lag(a: _Features, b: _Features, lag: int, cap: float, radius: int, options: TimingOptions) -> tuple[float, float, int]:
+    """(fractional lag, lag cost at it, overlap) from the full-rate lag-cost curve within `radius` of `lag`."""
+    curve, counts = lag_costs(a, b, lag - radius - 1, 2 * radius + 3, cap)
     usable = counts >= options.min_overlap
-    inner = np.arange(1, len(lags) - 1)
+    inner = np.arange(1, len(curve) - 1)
     candidates = inner[usable[inner]]
     if len(candidates) == 0:
         return float(lag), np.inf, int(counts[radius + 1])
@@ -180,21 +285,23 @@ def _refine_lag(
     frac = 0.0
     if options.subframe and usable[best - 1] and usable[best + 1]:
         frac = parabola_vertex(curve[best - 1], curve[best], curve[best + 1])
-    return float(lags[best]) + frac, float(curve[best]), int(counts[best])
+    return float(lag - radius - 1 + best) + frac, float(curve[best]), int(counts[best])
 
 
-def _curve_minimum(sq: np.ndarray, both: np.ndarray, min_count: int) -> int:
-    """Lag `j − i` minimising the mean of `sq` over the masked cells of its diagonal (≥ min_count cells)."""
+def _diagonal_curve(sq: np.ndarray, both: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse lag-cost curve from a distance matrix: the mean of `sq` over the masked cells of each
+    diagonal `j − i = lag`, lags `−(n−1) … m−1`, and the cell counts."""
     n, m = sq.shape
     index = (np.arange(m)[None, :] - np.arange(n)[:, None] + n - 1).ravel()
     sums = np.bincount(index, weights=np.where(both, sq, 0.0).ravel(), minlength=n + m - 1)
-    counts = np.bincount(index, weights=both.ravel().astype(np.float64), minlength=n + m - 1)
-    means = np.where(counts >= min_count, sums / np.maximum(counts, 1), np.inf)
-    return int(np.argmin(means)) - (n - 1)
+    counts = np.bincount(index, weights=both.ravel().astype(np.float64), minlength=n + m - 1).astype(np.int64)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.inf), counts
 
 
 def _dtw_cost_matrix(sq: np.ndarray, both: np.ndarray, options: TimingOptions) -> tuple[np.ndarray, float]:
-    """DTW local costs (distances, not squared) and the cap on squared distances (inf for "paper")."""
+    """DTW local costs (distances, not squared) and the cap on squared distances (inf for "paper").
+
+    Robust: `sq` is clipped at the cap in place."""
     if options.method == "paper":
         dist = np.sqrt(sq)
         fill = dist[both].max() if both.any() else 1.0
@@ -205,58 +312,199 @@ def _dtw_cost_matrix(sq: np.ndarray, both: np.ndarray, options: TimingOptions) -
     return np.sqrt(np.where(both, sq, cap)), cap
 
 
-def pairwise_time_alignment(sequences: list[ClockedSequence], options: TimingOptions) -> PairwiseTiming:
-    """All-pairs DTW (Eq. 4): the N×N cost, offset, overlap and weight matrices.
+def _motion_rms(a: _Features, b: _Features, lag: int) -> float:
+    """Typical deviation of the features from their mean over the frames a and b share at `lag`, of the
+    less moving video: the root of the median per-frame squared deviation per group (the median, so
+    that a few garbage frames do not pass for motion)."""
+    lo, hi = max(0, -lag), min(len(a.values), len(b.values) - lag)
+    rms = []
+    for f, rows in ((a, slice(lo, hi)), (b, slice(lo + lag, hi + lag))):
+        values, valid = f.values[rows], f.valid[rows]
+        if hi <= lo or not valid.any():
+            return 0.0
+        mean = values.sum(0) / np.maximum(valid.sum(0), 1)[:, None]  # invalid rows are zero
+        deviation = np.sum((values - mean) ** 2, axis=-1)[valid] / f.groups
+        rms.append(float(np.sqrt(np.median(deviation))))
+    return min(rms)
 
-    With `dtw_stride` > 1 the DTW runs on every stride-th clock sample (coarse) and the lag is then
-    searched at full rate on the lag-cost curve within `search_radius + dtw_stride` samples.
+
+def _person_costs(a: _Features, b: _Features, min_overlap: int) -> np.ndarray:
+    """(P, P): the lowest mean (median-capped) distance over well-overlapping lags between person p
+    of a and person q of b (inf where they never overlap), to tell whether the people are in the
+    same order in both videos."""
+    P = a.values.shape[1]
+    out = np.full((P, P), np.inf)
+    for p in range(P):
+        for q in range(P):
+            both = np.outer(a.valid[:, p], b.valid[:, q])
+            if not both.any():
+                continue
+            sq = a.values[:, p] @ (-2.0 * b.values[:, q].T) + a.sqnorm[:, p, None] + b.sqnorm[None, :, q]
+            np.minimum(sq, np.median(sq[both][::7]), out=sq)
+            means, counts = _diagonal_curve(sq, both)
+            reliable = counts >= max(min_overlap, min(a.valid[:, p].sum(), b.valid[:, q].sum()) // 2)
+            if reliable.any():
+                out[p, q] = means[reliable].min() / a.groups
+    return out
+
+
+class _DtwJob(NamedTuple):
+    i: int
+    j: int
+    stride: int
+    local: np.ndarray
+    cap: float
+    curve: tuple[np.ndarray, np.ndarray]
+    min_count: int
+    person_costs: Optional[np.ndarray]
+
+
+def _stride(a: _Features, b: _Features, options: TimingOptions) -> int:
+    return max(1, options.dtw_stride, math.ceil(max(len(a.values), len(b.values)) / options.max_dtw_samples))
+
+
+def _dtw_job(i: int, j: int, a: _Features, b: _Features, options: TimingOptions) -> Optional[_DtwJob]:
+    stride = _stride(a, b, options)
+    ca, cb = a.strided(stride), b.strided(stride)
+    sq, both = pair_distances(ca, cb)
+    if np.count_nonzero(both) < options.min_overlap // stride:
+        return None
+    local, cap = _dtw_cost_matrix(sq, both, options)
+    # Observability is judged on capped distances whatever the method (garbage frames would
+    # otherwise dominate the curve); "robust" has capped `sq` already.
+    evidence_sq = sq if options.method == "robust" else np.minimum(sq, np.median(sq[both][::7]))
+    # Reliable lags overlap at least half of the shorter video: short corner diagonals have noisy means.
+    min_count = max(options.min_overlap // stride, min(sq.shape) // 2)
+    people = _person_costs(ca, cb, options.min_overlap // stride) if a.values.shape[1] > 1 else None
+    return _DtwJob(i, j, stride, local, cap, _diagonal_curve(evidence_sq, both), min_count, people)
+
+
+def _finish_dtw_job(job: _DtwJob, result: DtwResult, a: ClockedSequence, b: ClockedSequence, fa: _Features, fb: _Features,
+                    options: TimingOptions, timing: PairwiseTiming) -> None:
+    """Lag candidates refined at full rate, the pair's offset, cost and observability."""
+    means, counts = job.curve
+    path = result.path
+    lags = np.arange(-(len(fa.values[:: job.stride]) - 1), len(fb.values[:: job.stride])) * job.stride
+    candidates = {most_frequent_lag(path) * job.stride}
+    if options.method == "robust":
+        # The coarse lag-cost curve's minimum is a second candidate next to the DTW lag
+        # (a noisy DTW path can put its most frequent lag several frames off).
+        reliable = np.where(counts >= job.min_count, means, np.inf)
+        if np.isfinite(reliable).any():
+            candidates.add(int(lags[np.argmin(reliable)]))
+    radius = (options.search_radius if options.method == "robust" else 0) + job.stride - 1
+    refined = [_refine_lag(fa, fb, lag, job.cap, radius, options) for lag in sorted(candidates)]
+    frac_lag, curve_cost, shared = min(refined, key=lambda r: (r[2] < options.min_overlap, r[1]))
+    if shared < options.min_overlap:
+        return
+    # Sample k of a matches sample k + lag of b: o_b − o_a = t_a − t_b.
+    cost = result.normalized_cost if options.method == "paper" else curve_cost
+    timing.set_pair(job.i, job.j, a.start_s - b.start_s - frac_lag / options.clock_fps, cost, shared)
+    contrast, separation, second_lag, best = curve_evidence(means, counts, lags.astype(np.float64), frac_lag, job.min_count)
+    coarse_lag = int(round(frac_lag / job.stride))
+    evidence = PairEvidence(
+        contrast=contrast,
+        separation=separation,
+        second_lag_s=second_lag / options.clock_fps,
+        motion_rms=_motion_rms(fa.strided(job.stride), fb.strided(job.stride), coarse_lag),
+        residual_rms=float(np.sqrt(best)) if np.isfinite(best) else np.nan,
+        overlap_s=shared / options.clock_fps,
+        rate=path_rate(path),
+        person_order=None if job.person_costs is None else person_order(job.person_costs, options.checks.person_order_ratio),
+    )
+    timing.evidence[(job.i, job.j)] = evidence
+    timing.cap[job.i, job.j] = timing.cap[job.j, job.i] = job.cap
+    problem = pair_problem(evidence, options.checks)
+    if problem is not None:
+        timing.problems[(job.i, job.j)] = problem
+
+
+def _batches(pairs: list[tuple[int, int]], features: list[_Features], options: TimingOptions) -> list[list[tuple[int, int]]]:
+    """Pairs in batches whose DTW scratch memory (≈ 16 · 2L · L bytes per pair) stays within `_DTW_MEMORY_BYTES`."""
+    if not pairs:
+        return []
+    longest = max(math.ceil(len(f.values) / _stride(f, f, options)) for f in features)
+    size = int(max(1, min(options.chunk, _DTW_MEMORY_BYTES // (32 * longest * longest))))
+    return [pairs[k : k + size] for k in range(0, len(pairs), size)]
+
+
+def _align_pairs(
+    sequences: list[ClockedSequence], features: list[_Features], pairs: list[tuple[int, int]], options: TimingOptions,
+    timing: PairwiseTiming, workspace: DtwWorkspace,
+) -> None:
+    """DTW, lag refinement and observability of `pairs`, written into `timing`."""
+    for batch in _progress(_batches(pairs, features, options), "time alignment (DTW)", options.show_progress):
+        jobs = [job for job in (_dtw_job(i, j, features[i], features[j], options) for i, j in batch) if job is not None]
+        results = dtw_batch([job.local for job in jobs], chunk=len(jobs) or 1, workspace=workspace)
+        for job, result in zip(jobs, results):
+            _finish_dtw_job(job, result, sequences[job.i], sequences[job.j], features[job.i], features[job.j], options, timing)
+
+
+def pairwise_time_alignment(sequences: list[ClockedSequence], options: TimingOptions, pairs: Optional[list[tuple[int, int]]] = None) -> PairwiseTiming:
+    """DTW (Eq. 4) on `pairs` (i < j; all pairs when None): the N×N cost, offset, overlap and weight
+    matrices and each pair's observability.
+
+    With a stride > 1 the DTW runs on every stride-th clock sample (coarse) and the lag is then
+    searched at full rate on the lag-cost curve within `search_radius + stride − 1` samples.
     """
+    timing = PairwiseTiming.empty([s.name for s in sequences])
+    features = [_features(s) for s in sequences]
+    _align_pairs(sequences, features, all_pairs(len(sequences)) if pairs is None else pairs, options, timing, DtwWorkspace())
+    timing.judge_videos(options.checks)
+    timing.update_weights()
+    return timing
+
+
+def _refine_predicted_pairs(
+    sequences: list[ClockedSequence], features: list[_Features], timing: PairwiseTiming, offsets_s: np.ndarray,
+    pairs: list[tuple[int, int]], options: TimingOptions,
+) -> None:
+    """Pairs aligned without DTW: the full-rate lag-cost curve within `search_radius` of the lag that
+    the global offsets predict, with the robust cap of the two videos' DTW pairs."""
+    caps = np.array([np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in timing.cap])
+    for i, j in _progress(pairs, "time alignment (refine)", options.show_progress):
+        a, b = sequences[i], sequences[j]
+        cap = float(np.sqrt(caps[i] * caps[j]))
+        if not np.isfinite(cap):
+            continue
+        lag = int(round((a.start_s - b.start_s - (offsets_s[j] - offsets_s[i])) * options.clock_fps))
+        frac_lag, cost, shared = _refine_lag(features[i], features[j], lag, cap, options.search_radius, options)
+        if shared >= options.min_overlap and np.isfinite(cost):
+            timing.set_pair(i, j, a.start_s - b.start_s - frac_lag / options.clock_fps, cost, shared)
+
+
+class TimeAlignment(NamedTuple):
+    pairwise: PairwiseTiming
+    timing: "GlobalTiming"
+
+
+def align_times(sequences: list[ClockedSequence], options: TimingOptions) -> TimeAlignment:
+    """Pairwise DTW on all pairs or a sparse graph (see the module docstring), then global offsets."""
     N = len(sequences)
-    cost = np.full((N, N), np.nan)
-    offset = np.full((N, N), np.nan)
-    overlap = np.zeros((N, N), dtype=np.int64)
-    np.fill_diagonal(cost, 0.0)
-    np.fill_diagonal(offset, 0.0)
-    stride = max(1, options.dtw_stride)
-    full = [_prepared_features(s) for s in sequences]
-    coarse_seq = [
-        ClockedSequence(s.name, s.start_s, s.features[::stride], s.valid[::stride], s.feature_groups) for s in sequences
-    ]
-    coarse = [(f[::stride], n[::stride]) for f, n in full]
-    refine_options = dataclasses.replace(options, search_radius=options.search_radius + stride - 1) if stride > 1 else options
-    pairs = [(i, j) for i in range(N) for j in range(i + 1, N)]
+    features = [_features(s) for s in sequences]
+    pairwise = PairwiseTiming.empty([s.name for s in sequences])
     workspace = DtwWorkspace()
-    chunks = [pairs[k : k + options.chunk] for k in range(0, len(pairs), options.chunk)]
-    for chunk in _progress(chunks, "time alignment (DTW)", options.show_progress):
-        prepared = []
-        for i, j in chunk:
-            sq, both = pair_distances(coarse_seq[i], coarse_seq[j], (coarse[i], coarse[j]))
-            if np.count_nonzero(both) < options.min_overlap // stride:
-                continue
-            local, cap = _dtw_cost_matrix(sq, both, options)
-            # Robust: the coarse lag-cost curve's minimum is a second candidate next to the DTW lag
-            # (a noisy DTW path can put its most frequent lag several frames off).
-            # It must overlap at least half of the shorter video: short corner diagonals have noisy means.
-            min_count = max(options.min_overlap // stride, min(sq.shape) // 2)
-            extra = [_curve_minimum(sq, both, min_count) * stride] if options.method == "robust" else []
-            prepared.append((i, j, local, cap, extra))
-        results = dtw_batch([p[2] for p in prepared], chunk=len(prepared) or 1, workspace=workspace)
-        for (i, j, _, cap, extra), result in zip(prepared, results):
-            a, b = sequences[i], sequences[j]
-            candidates = {most_frequent_lag(result.path) * stride, *extra}
-            refined = [
-                _refine_lag((full[i][0], a.valid), (full[j][0], b.valid), lag, cap, a.feature_groups, refine_options) for lag in candidates
-            ]
-            frac_lag, curve_cost, shared = min(refined, key=lambda r: (r[2] < options.min_overlap, r[1]))
-            if shared < options.min_overlap:
-                continue
-            # Sample k of a matches sample k + lag of b: o_b − o_a = t_a − t_b.
-            delta = a.start_s - b.start_s - frac_lag / options.clock_fps
-            offset[i, j], offset[j, i] = delta, -delta
-            cost[i, j] = cost[j, i] = result.normalized_cost if options.method == "paper" else curve_cost
-            overlap[i, j] = overlap[j, i] = shared
-    weight = _pair_weights(cost, overlap)
-    return PairwiseTiming([s.name for s in sequences], cost, offset, overlap, weight)
+    per_video = options.pairs_per_video
+    sparse = per_video is not None and per_video < N - 1
+    pairs = circulant_pairs(N, per_video) if sparse else all_pairs(N)
+    tried: set[tuple[int, int]] = set()
+    for _ in range(_PARTNER_ROUNDS if sparse else 1):
+        _align_pairs(sequences, features, pairs, options, pairwise, workspace)
+        tried.update(pairs)
+        wanted = min(N - 1, max(2, (per_video or N) // 2))
+        pairs = more_partners(N, [v for v in range(N) if pairwise.usable_pairs(v) < wanted], tried, per_video or N)
+        if not pairs:
+            break
+    pairwise.judge_videos(options.checks)
+    pairwise.update_weights()
+    timing = global_time_alignment(pairwise, options.method, options.clock_fps, options.outlier_pair_frames, options.checks)
+    if sparse and options.method == "robust" and options.refine_pairs_per_video > 0:
+        placed = np.isfinite(timing.offsets_s)
+        extra = [p for p in more_partners(N, list(np.flatnonzero(placed)), tried, options.refine_pairs_per_video) if placed[p[0]] and placed[p[1]]]
+        _refine_predicted_pairs(sequences, features, pairwise, timing.offsets_s, extra, options)
+        pairwise.update_weights()
+        timing = global_time_alignment(pairwise, options.method, options.clock_fps, options.outlier_pair_frames, options.checks)
+    return TimeAlignment(pairwise, timing)
 
 
 def _pair_weights(cost: np.ndarray, overlap: np.ndarray) -> np.ndarray:
@@ -273,28 +521,34 @@ def _pair_weights(cost: np.ndarray, overlap: np.ndarray) -> np.ndarray:
 def greedy_global_alignment(cost: np.ndarray, offset_s: np.ndarray) -> np.ndarray:
     """Eq. 5: offsets (N,) placed pair by pair in increasing cost order from the cheapest pair.
 
-    The first video of the cheapest pair gets offset 0; a pair is used when exactly one of its
-    videos is placed. Videos never reached are NaN.
+    The first video of the cheapest pair gets offset 0; then the cheapest pair with exactly one
+    placed video places the other (Prim's order, with a heap). Videos never reached are NaN.
     """
     N = len(cost)
-    pairs = sorted(((cost[i, j], i, j) for i in range(N) for j in range(i + 1, N) if np.isfinite(cost[i, j])))
     offsets = np.full(N, np.nan)
-    if not pairs:
+    I, J = np.nonzero(np.triu(np.isfinite(cost), 1))
+    if len(I) == 0:
         return offsets
-    _, i0, j0 = pairs[0]
+    first = min(zip(cost[I, J], I, J))
+    neighbours: list[list[tuple[float, int, int]]] = [[] for _ in range(N)]
+    for c, i, j in zip(cost[I, J], I, J):
+        neighbours[i].append((float(c), int(i), int(j)))
+        neighbours[j].append((float(c), int(i), int(j)))
+    heap: list[tuple[float, int, int]] = []
+    _, i0, j0 = first
     offsets[i0], offsets[j0] = 0.0, offset_s[i0, j0]
-    changed = True
-    while changed:
-        changed = False
-        for _, i, j in pairs:
-            placed_i, placed_j = np.isfinite(offsets[i]), np.isfinite(offsets[j])
-            if placed_i != placed_j:
-                if placed_i:
-                    offsets[j] = offsets[i] + offset_s[i, j]
-                else:
-                    offsets[i] = offsets[j] - offset_s[i, j]
-                changed = True
-                break
+    for v in (i0, j0):
+        for edge in neighbours[v]:
+            heapq.heappush(heap, edge)
+    while heap:
+        _, i, j = heapq.heappop(heap)
+        placed_i, placed_j = np.isfinite(offsets[i]), np.isfinite(offsets[j])
+        if placed_i == placed_j:
+            continue
+        new = j if placed_i else i
+        offsets[new] = offsets[i] + offset_s[i, j] if placed_i else offsets[j] - offset_s[i, j]
+        for edge in neighbours[new]:
+            heapq.heappush(heap, edge)
     return offsets
 
 
@@ -304,7 +558,7 @@ class GlobalTiming(NamedTuple):
     inlier: np.ndarray
     """(N, N) pairs consistent with the solution."""
     confidence: np.ndarray
-    """(N,) in [0, 1]."""
+    """(N,) in [0, 1]: `timing_confidence`."""
 
 
 def cycle_consistent_alignment(
@@ -320,12 +574,11 @@ def cycle_consistent_alignment(
     """
     N = len(offset_s)
     placed = np.isfinite(init_s)
-    edges = [(i, j) for i in range(N) for j in range(i + 1, N) if placed[i] and placed[j] and weight[i, j] > 0]
-    if not edges:
+    I, J = np.nonzero(np.triu(weight > 0, 1) & placed[:, None] & placed[None, :])
+    if len(I) == 0:
         return init_s.copy(), np.zeros((N, N), dtype=bool)
-    I, J = np.array(edges).T
     target, w = offset_s[I, J], weight[I, J]
-    everything = np.ones(len(edges), dtype=bool)
+    everything = np.ones(len(I), dtype=bool)
     starts = [init_s.copy(), _solve_offsets(I, J, target, w, everything, placed, init_s)]
     best = None
     for offsets in starts:
@@ -348,7 +601,9 @@ def cycle_consistent_alignment(
 def _consistent_pairs(residual: np.ndarray, threshold_s: float, I: np.ndarray, J: np.ndarray, w: np.ndarray, placed: np.ndarray) -> np.ndarray:
     spread = 1.4826 * np.median(np.abs(residual - np.median(residual)))
     keep = np.abs(residual) <= max(threshold_s, 3.0 * spread)
-    for v in np.flatnonzero(placed):  # never orphan a video: keep its most trusted pair
+    # Never orphan a video: one that lost all its pairs keeps its most trusted one.
+    kept_pairs = np.bincount(I[keep], minlength=len(placed)) + np.bincount(J[keep], minlength=len(placed))
+    for v in np.flatnonzero(placed & (kept_pairs == 0)):
         touching = (I == v) | (J == v)
         if touching.any() and not (keep & touching).any():
             keep[np.flatnonzero(touching)[np.argmax(w[touching])]] = True
@@ -358,39 +613,68 @@ def _consistent_pairs(residual: np.ndarray, threshold_s: float, I: np.ndarray, J
 def _solve_offsets(
     I: np.ndarray, J: np.ndarray, target: np.ndarray, w: np.ndarray, keep: np.ndarray, placed: np.ndarray, previous: np.ndarray
 ) -> np.ndarray:
-    """Weighted least squares `o_J − o_I = target` over the kept pairs; the common shift follows `previous`."""
+    """Weighted least squares `o_J − o_I = target` over the kept pairs; the common shift follows `previous`.
+
+    Solved through its normal equations (the pair graph's weighted Laplacian plus the gauge), N × N
+    whatever the number of pairs."""
     N = len(placed)
-    rows = int(keep.sum())
-    A = np.zeros((rows + 1, N))
-    A[np.arange(rows), J[keep]], A[np.arange(rows), I[keep]] = 1.0, -1.0
-    sw = np.sqrt(w[keep] / w[keep].max())
-    A[:rows] *= sw[:, None]
+    sw = w[keep] / w[keep].max()
+    Ik, Jk, tk = I[keep], J[keep], target[keep]
+    normal = np.zeros((N, N))
+    np.add.at(normal, (Ik, Ik), sw)
+    np.add.at(normal, (Jk, Jk), sw)
+    np.add.at(normal, (Ik, Jk), -sw)
+    np.add.at(normal, (Jk, Ik), -sw)
+    rhs = np.bincount(Jk, weights=sw * tk, minlength=N) - np.bincount(Ik, weights=sw * tk, minlength=N)
     anchor = int(np.flatnonzero(placed)[0])
-    A[-1, anchor] = 1.0  # gauge: the common shift is arbitrary
-    rhs = np.concatenate([target[keep] * sw, [previous[anchor]]])
+    normal[anchor, anchor] += 1.0  # gauge: the common shift is arbitrary
+    rhs[anchor] += previous[anchor]
     offsets = previous.copy()
-    offsets[placed] = np.linalg.lstsq(A[:, placed], rhs, rcond=None)[0]
+    offsets[placed] = np.linalg.lstsq(normal[np.ix_(placed, placed)], rhs[placed], rcond=None)[0]
     return offsets
 
 
-def timing_confidence(offsets_s: np.ndarray, offset_s: np.ndarray, weight: np.ndarray, clock_fps: float) -> np.ndarray:
-    """Per video: weighted agreement of its pairs with the global offsets.
+def timing_confidence(
+    offsets_s: np.ndarray, offset_s: np.ndarray, weight: np.ndarray, clock_fps: float, quality: Optional[np.ndarray] = None
+) -> np.ndarray:
+    """Per video, in [0, 1]: how well its pairs pin its offset down.
 
-    `Σ_u w_vu · exp(−½ (r_vu / 1 frame)²) / Σ_u w_vu` with `r_vu` the pair's residual in clock
-    frames: 1 when every pair agrees to a fraction of a frame, near 0 when none does.
+    Agreement `Σ_u w_vu · exp(−½ (r_vu / 1 frame)²) / Σ_u w_vu` with `r_vu` the pair's residual in
+    clock frames (1 when every pair agrees to a fraction of a frame, near 0 when none does; always 1
+    with a single pair), times the quality of its pairs: the weighted mean over its pairs with a
+    known `quality` (N, N) in [0, 1], e.g. how sharp and unique each pair's lag-cost minimum is
+    (`_pair_quality`; 1 when None).
     """
     N = len(offsets_s)
     residual = (offsets_s[None, :] - offsets_s[:, None] - offset_s) * clock_fps
     usable = (weight > 0) & np.isfinite(residual) & ~np.eye(N, dtype=bool)
     agree = np.where(usable, np.exp(-0.5 * np.nan_to_num(residual) ** 2), 0.0)
-    total = np.where(usable, weight, 0.0).sum(1)
-    conf = (weight * agree).sum(1) / np.maximum(total, 1e-300)
+    w = np.where(usable, weight, 0.0)
+    total = w.sum(1)
+    conf = (w * agree).sum(1) / np.maximum(total, 1e-300)
+    if quality is not None:
+        known = usable & np.isfinite(quality)
+        qw = np.where(known, w, 0.0)
+        conf = conf * np.where(qw.sum(1) > 0, (qw * np.nan_to_num(quality)).sum(1) / np.maximum(qw.sum(1), 1e-300), 0.0)
     return np.where(np.isfinite(offsets_s) & (total > 0), conf, 0.0)
 
 
-def global_time_alignment(pairwise: PairwiseTiming, method: TimeMethod, clock_fps: float, outlier_frames: float = 2.0) -> GlobalTiming:
-    """Eq. 5 (greedy, "paper") or greedy + cycle-consistent least squares ("robust")."""
-    greedy = greedy_global_alignment(pairwise.cost, pairwise.offset_s)
+def _pair_quality(pairwise: PairwiseTiming, checks: ObservabilityChecks) -> np.ndarray:
+    """(N, N) quality of each DTW pair's lag-cost minimum: its contrast, times its separation relative
+    to the warning threshold (capped at 1: a second minimum well above the best costs nothing);
+    NaN for the pairs aligned without DTW."""
+    quality = np.full(pairwise.cost.shape, np.nan)
+    for (i, j), evidence in pairwise.evidence.items():
+        quality[i, j] = quality[j, i] = evidence.contrast * min(1.0, evidence.separation / max(checks.weak_time_separation, 1e-9))
+    return quality
+
+
+def global_time_alignment(
+    pairwise: PairwiseTiming, method: TimeMethod, clock_fps: float, outlier_frames: float = 2.0, checks: Optional[ObservabilityChecks] = None
+) -> GlobalTiming:
+    """Eq. 5 (greedy, "paper") or greedy + cycle-consistent least squares ("robust"), over the pairs
+    with a positive weight (pairs that failed an observability check have none)."""
+    greedy = greedy_global_alignment(np.where(pairwise.weight > 0, pairwise.cost, np.nan), pairwise.offset_s)
     if method == "paper":
         offsets = greedy
         residual = (offsets[None, :] - offsets[:, None] - pairwise.offset_s) * clock_fps
@@ -399,7 +683,7 @@ def global_time_alignment(pairwise: PairwiseTiming, method: TimeMethod, clock_fp
         offsets, inlier = cycle_consistent_alignment(pairwise.offset_s, pairwise.weight, greedy, outlier_frames / clock_fps)
     else:
         assert_never(method)
-    confidence = timing_confidence(offsets, pairwise.offset_s, pairwise.weight, clock_fps)
+    confidence = timing_confidence(offsets, pairwise.offset_s, pairwise.weight, clock_fps, _pair_quality(pairwise, checks or ObservabilityChecks()))
     return GlobalTiming(offsets, inlier, confidence)
 
 

@@ -23,14 +23,15 @@ def all_pairs(num_videos: int) -> list[tuple[int, int]]:
 def circulant_pairs(num_videos: int, pairs_per_video: int) -> list[tuple[int, int]]:
     """A circulant graph with about `pairs_per_video` pairs per video (all pairs when that is every other video).
 
-    Jumps `s_k = round((N/2)^(k/(m−1)))`, k = 0 … m−1 with m = pairs_per_video / 2, deduplicated; each
-    jump pairs every video i with i + s_k (mod N).
+    Jumps `s_k = round(H^(k/(m−1)))`, k = 0 … m−1 with m = pairs_per_video / 2 and H = (N − 1) // 2
+    (so that each jump gives every video two partners), deduplicated; each jump pairs every video i
+    with i + s_k (mod N).
     """
     N = num_videos
     if pairs_per_video >= N - 1:
         return all_pairs(N)
     count = max(1, pairs_per_video // 2)
-    half = N // 2
+    half = max(1, (N - 1) // 2)
     jumps = sorted({int(round(half ** (k / max(count - 1, 1)))) for k in range(count)} - {0})
     pairs = {tuple(sorted((i, (i + s) % N))) for s in jumps for i in range(N)}
     return sorted(p for p in pairs if p[0] != p[1])

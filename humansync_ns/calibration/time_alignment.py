@@ -141,6 +141,7 @@ class PairwiseTiming:
     def judge_videos(self, checks: ObservabilityChecks) -> None:
         """Marks the videos whose offset is unobservable (`observability.time_problem` on their best
         pair; with three or more videos, against the median contrast of the others' pairs)."""
+        self.unobservable = {}
         for v in range(len(self.names)):
             best = self.best_pair(v)
             if best is None:
@@ -491,11 +492,14 @@ def align_times(sequences: list[ClockedSequence], options: TimingOptions) -> Tim
     for _ in range(_PARTNER_ROUNDS if sparse else 1):
         _align_pairs(sequences, features, pairs, options, pairwise, workspace)
         tried.update(pairs)
-        wanted = min(N - 1, max(2, (per_video or N) // 2))
-        pairs = more_partners(N, [v for v in range(N) if pairwise.usable_pairs(v) < wanted], tried, per_video or N)
+        pairwise.judge_videos(options.checks)
+        if not sparse:
+            break
+        # Videos judged unobservable, or left with few usable pairs, try partners further away.
+        wanted = min(N - 1, max(2, per_video // 2))
+        pairs = more_partners(N, [v for v in range(N) if v in pairwise.unobservable or pairwise.usable_pairs(v) < wanted], tried, per_video)
         if not pairs:
             break
-    pairwise.judge_videos(options.checks)
     pairwise.update_weights()
     timing = global_time_alignment(pairwise, options.method, options.clock_fps, options.outlier_pair_frames, options.checks)
     if sparse and options.method == "robust" and options.refine_pairs_per_video > 0:

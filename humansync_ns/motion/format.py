@@ -147,7 +147,7 @@ def validate_track(track: MotionTrack) -> None:
             raise _fail(src, "world_to_camera", "contains NaN or inf")
         bad = np.flatnonzero(~is_proper_rotation(track.world_to_camera[:, :3, :3]))
         if bad.size or np.any(np.abs(track.world_to_camera[:, 3] - [0.0, 0.0, 0.0, 1.0]) > 1e-9):
-            where = f"row {bad[0]} and {bad.size - 1} more" if bad.size else "the last row of some frames"
+            where = f"row {bad[0]} ({bad.size} such row(s))" if bad.size else "the last row of some frames"
             raise _fail(src, "world_to_camera", f"must be rigid (rotation part orthonormal with det +1, last row [0, 0, 0, 1]); "
                         f"not so at {where} (a scaled rotation?)")
 
@@ -239,7 +239,8 @@ def save_motion(track: MotionTrack, path: str | Path) -> Path:
         value = getattr(track, key)
         if value is not None:
             arrays[key] = np.int64(value)
-    np.savez_compressed(path, **arrays)
+    with open(path, "wb") as file:  # a path, not a name: numpy would append ".npz" to "cam00.NPZ"
+        np.savez_compressed(file, **arrays)
     return path
 
 

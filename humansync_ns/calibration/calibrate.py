@@ -20,6 +20,7 @@ camera frame (OpenCV axes, metres).
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
@@ -32,7 +33,7 @@ from humansync_ns.calibration.observability import ObservabilityChecks, body_sca
 from humansync_ns.calibration.pose_alignment import PoseOptions, align_poses
 from humansync_ns.calibration.resample import interpolate_rows, resample_to_clock
 from humansync_ns.calibration.sim3 import Sim3
-from humansync_ns.calibration.time_alignment import ClockedSequence, GlobalTiming, PairwiseTiming, TimingOptions, align_times
+from humansync_ns.calibration.time_alignment import ClockedSequence, GlobalTiming, PairwiseTiming, TimingOptions, align_times, thread_map
 from humansync_ns.motion.format import MotionTrack
 from humansync_ns.motion.joints import JOINT_INDEX
 
@@ -47,6 +48,7 @@ _MAX_CLOCK_RATIO = 16.0
 """The common clock may run at most this many times faster than the slowest video."""
 _MAX_SPAN_RATIO = 4.0
 """A video's time span may be at most this many times its frame count / fps (the rest is gaps)."""
+_MAX_WORKERS = 8
 _BYTES_PER_JOINT_SAMPLE = 8 * 24 * 3 * 4
 """float64 joints, times the copies the pose step holds at once (joints, root-relative, aligned, sums)."""
 
@@ -86,12 +88,15 @@ class CalibrationConfig:
     The "paper" preset uses 1. Long videos get a larger stride (see `max_dtw_samples`)."""
     max_dtw_samples: int = 450
     """The coarse DTW sees at most this many samples per video (bounds its time and memory)."""
-    pairs_per_video: int = 24
-    """Pairs of videos aligned with DTW: all pairs up to pairs_per_video + 1 videos; beyond, a
-    sparse graph with this many pairs per video (more for videos whose pairs fail)."""
-    refine_pairs_per_video: int = 48
+    all_pairs_up_to: int = 25
+    """DTW on every pair of videos for captures of up to this many videos; beyond, on a sparse graph
+    (`pairs_per_video`): all pairs grow as N², and 100 videos would take minutes."""
+    pairs_per_video: int = 8
+    """Sparse graph: pairs per video aligned with DTW (more for videos whose pairs fail)."""
+    refine_pairs_per_video: int = 24
     """Sparse graph, robust time method: further pairs per video aligned without DTW, around the
-    lag the first global solve predicts (cheap), so the final solve averages over many pairs."""
+    lag the first global solve predicts (cheap), so the final solve averages over about as many
+    pairs as the all-pairs one would for a capture of that size."""
     search_radius_frames: int = 3
     """Robust time: frames around the DTW lag searched on the lag-cost curve."""
     outlier_pair_frames: float = 2.0
@@ -114,6 +119,8 @@ class CalibrationConfig:
     time unit), before allocating it."""
     checks: ObservabilityChecks = field(default_factory=ObservabilityChecks)
     """Thresholds of the observability and sanity checks (docs/checks_calibration.md)."""
+    workers: int = 0
+    """Threads for the per-video and per-pair work (0: one per CPU core, at most 8); results do not depend on it."""
     show_progress: bool = False
     """Progress bars (rich) on the long loops."""
 
@@ -135,6 +142,7 @@ class CalibrationConfig:
             ("cap_factor", finite_positive(self.cap_factor), "must be positive"),
             ("dtw_stride", self.dtw_stride >= 1, "must be at least 1"),
             ("max_dtw_samples", self.max_dtw_samples >= 16, "must be at least 16"),
+            ("all_pairs_up_to", self.all_pairs_up_to >= 2, "must be at least 2"),
             ("pairs_per_video", self.pairs_per_video >= 2, "must be at least 2 (a cycle needs two pairs per video)"),
             ("refine_pairs_per_video", self.refine_pairs_per_video >= 0, "must be >= 0"),
             ("search_radius_frames", self.search_radius_frames >= 0, "must be >= 0"),
@@ -144,6 +152,7 @@ class CalibrationConfig:
             ("depth_prior_weight", finite_positive(self.depth_prior_weight), "must be positive"),
             ("max_points", self.max_points >= 10, "must be at least 10"),
             ("max_memory_gib", finite_positive(self.max_memory_gib), "must be positive"),
+            ("workers", self.workers >= 0, "must be >= 0 (0: one per CPU core)"),
         ]
         for name, ok, message in rules:
             if not ok:
@@ -235,31 +244,38 @@ def _check_memory(joint_samples: float, what: str, config: CalibrationConfig) ->
         raise CalibrationError(f"{what} would need about {needed:.3g} GiB (limit --calib.max-memory-gib {config.max_memory_gib:g})")
 
 
+def _prepare_one(track: MotionTrack, config: CalibrationConfig, body_model: Any, clock_fps: float, source: str) -> tuple[Optional[_Prepared], Optional[tuple[str, str]]]:
+    """One video's timing features on the clock and global joints, or why it is excluded (check, reason)."""
+    joints = global_joints(track, body_model)
+    if config.distance == "params":
+        pose = np.nan_to_num(np.asarray(track.body_pose, dtype=np.float64))
+        betas = np.broadcast_to(track.betas[None], (track.num_frames,) + track.betas.shape)
+        features, groups = np.concatenate([pose, betas], axis=-1), 1
+    else:
+        features, groups = canonical_joints(track, body_model, source=source).reshape(track.valid.shape + (-1,)), 24
+    valid = track.valid & np.all(np.isfinite(features), -1) & np.all(np.isfinite(joints), (-2, -1))
+    frames = int(np.count_nonzero(valid.any(1)))
+    if frames < config.min_valid_frames:
+        return None, ("no_data", f"only {frames} frames with a valid, finite body (need {config.min_valid_frames}); is the person ever visible?")
+    scale = body_scale(joints, valid)
+    low, high = config.checks.body_size_range
+    if not low <= scale <= high:
+        hint = " (millimetres give 1000×)" if 300 < scale < 3000 else ""
+        return None, ("body_size", f"its bodies are {scale:.3g}× the size of an adult (bone lengths; allowed {low:g}–{high:g}×): "
+                                   f"joints not in metres?{hint} ({track.source})")
+    _, clocked, clocked_valid = resample_to_clock(track.times, features, valid, clock_fps)
+    return _Prepared(track, ClockedSequence(track.name, float(track.times[0]), clocked, clocked_valid, groups), joints, valid, scale), None
+
+
 def _prepare(tracks: list[MotionTrack], config: CalibrationConfig, body_model: Any, clock_fps: float) -> tuple[list[Optional[_Prepared]], _Excluded]:
     source = "params" if all(t.has_smpl for t in tracks) else "joints"
     prepared: list[Optional[_Prepared]] = []
     excluded = _Excluded()
-    low, high = config.checks.body_size_range
-    for track in tracks:
-        joints = global_joints(track, body_model)
-        if config.distance == "params":
-            pose = np.nan_to_num(np.asarray(track.body_pose, dtype=np.float64))
-            betas = np.broadcast_to(track.betas[None], (track.num_frames,) + track.betas.shape)
-            features, groups = np.concatenate([pose, betas], axis=-1), 1
-        else:
-            features, groups = canonical_joints(track, body_model, source=source).reshape(track.valid.shape + (-1,)), 24
-        valid = track.valid & np.all(np.isfinite(features), -1) & np.all(np.isfinite(joints), (-2, -1))
-        frames = int(np.count_nonzero(valid.any(1)))
-        scale = body_scale(joints, valid)
-        prepared.append(None)
-        if frames < config.min_valid_frames:
-            excluded.add(track.name, "no_data", f"only {frames} frames with a valid, finite body (need {config.min_valid_frames}); is the person ever visible?")
-        elif not low <= scale <= high:
-            excluded.add(track.name, "body_size", f"its bodies are {scale:.3g}× the size of an adult (bone lengths; allowed {low:g}–{high:g}×): "
-                         f"joints not in metres?{' (millimetres give 1000×)' if 300 < scale < 3000 else ''} ({track.source})")
-        else:
-            _, clocked, clocked_valid = resample_to_clock(track.times, features, valid, clock_fps)
-            prepared[-1] = _Prepared(track, ClockedSequence(track.name, float(track.times[0]), clocked, clocked_valid, groups), joints, valid, scale)
+    outcomes = thread_map(lambda track: _prepare_one(track, config, body_model, clock_fps, source), tracks, _workers(config))
+    for track, (video, failure) in zip(tracks, outcomes):
+        prepared.append(video)
+        if failure is not None:
+            excluded.add(track.name, *failure)
     return prepared, excluded
 
 
@@ -351,7 +367,7 @@ def calibrate(tracks: list[MotionTrack], config: Optional[CalibrationConfig] = N
     usable = [i for i, p in enumerate(prepared) if p is not None]
     if len(usable) < 2:
         raise CalibrationError(f"fewer than two usable videos: {_reasons(excluded)}")
-    alignment = align_times([prepared[i].sequence for i in usable], _timing_options(config, clock_fps))
+    alignment = align_times([prepared[i].sequence for i in usable], _timing_options(config, clock_fps, len(usable)))
     pairwise, timing = alignment
     speeds = speed_factors(list(pairwise.evidence), np.array([e.rate for e in pairwise.evidence.values()]), len(usable))
     for k in _time_failures(pairwise, timing):
@@ -392,7 +408,7 @@ def calibrate(tracks: list[MotionTrack], config: Optional[CalibrationConfig] = N
     return _assemble(names, usable, pairwise, videos, excluded, usable_names[ref_k], config)
 
 
-def _timing_options(config: CalibrationConfig, clock_fps: float) -> TimingOptions:
+def _timing_options(config: CalibrationConfig, clock_fps: float, len_videos: int) -> TimingOptions:
     return TimingOptions(
         method=config.time_method,
         subframe=config.subframe,
@@ -402,12 +418,17 @@ def _timing_options(config: CalibrationConfig, clock_fps: float) -> TimingOption
         search_radius=config.search_radius_frames,
         dtw_stride=config.dtw_stride,
         max_dtw_samples=config.max_dtw_samples,
-        pairs_per_video=config.pairs_per_video,
+        pairs_per_video=None if len_videos <= config.all_pairs_up_to else config.pairs_per_video,
         refine_pairs_per_video=config.refine_pairs_per_video,
         outlier_pair_frames=config.outlier_pair_frames,
         checks=config.checks,
+        workers=_workers(config),
         show_progress=config.show_progress,
     )
+
+
+def _workers(config: CalibrationConfig) -> int:
+    return config.workers or min(os.cpu_count() or 1, _MAX_WORKERS)
 
 
 def _pose_options(config: CalibrationConfig) -> PoseOptions:

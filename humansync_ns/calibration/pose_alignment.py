@@ -31,7 +31,7 @@ import numpy as np
 from typing_extensions import assert_never
 
 from humansync_ns.calibration.bundle import refine_bearings
-from humansync_ns.calibration.sim3 import DegenerateAlignmentError, Sim3, fit_rotation, robust_umeyama, umeyama
+from humansync_ns.calibration.sim3 import DegenerateAlignmentError, Sim3, robust_umeyama, rotation_from_covariance, umeyama
 from humansync_ns.motion.joints import JOINT_INDEX
 
 PoseMethod = Literal["procrustes", "bearings"]
@@ -134,20 +134,21 @@ def procrustes_poses(joints: np.ndarray, valid: np.ndarray, reference: int, opti
 
 
 def _robust_rotation(src: np.ndarray, dst: np.ndarray, options: PoseOptions) -> np.ndarray:
-    """`fit_rotation` on bodies (n, 24, 3), with trimmed refits dropping whole bodies when robust."""
+    """Kabsch on bodies (n, 24, 3), with trimmed refits dropping whole bodies when robust."""
     src_flat, dst_flat = src.reshape(-1, 3), dst.reshape(-1, 3)
-    R = fit_rotation(src_flat, dst_flat)
+    R = rotation_from_covariance(dst_flat.T @ src_flat)
     if not options.robust:
         return R
     keep = np.ones(len(src), dtype=bool)
     for _ in range(3):
-        residual = np.linalg.norm(src @ R.T - dst, axis=-1).mean(-1)  # per body
+        d = src_flat @ R.T - dst_flat
+        residual = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2).reshape(len(src), -1).mean(-1)  # per body
         limit = min(np.quantile(residual, 1.0 - options.trim_fraction), 3.0 * np.median(residual))
         new_keep = residual <= limit + 1e-12
         if np.count_nonzero(new_keep) < 3 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-        R = fit_rotation(src[keep].reshape(-1, 3), dst[keep].reshape(-1, 3))
+        R = rotation_from_covariance((dst_flat * np.repeat(keep, src.shape[1])[:, None]).T @ src_flat)
     return R
 
 
@@ -174,15 +175,16 @@ def root_relative_rotations(joints: np.ndarray, valid: np.ndarray, reference: in
                 continue
             own_total, own_count = total - world[v], count - world_valid[v]
             if iteration == 0 and np.count_nonzero(valid[reference] & valid[v]) >= options.min_samples:
-                target, target_valid = rel[reference], valid[reference]
+                mask = valid[v] & valid[reference]
+                target = rel[reference][mask]
             else:
-                target, target_valid = own_total / np.maximum(own_count, 1)[..., None, None], own_count > 0
-            mask = valid[v] & target_valid
+                mask = valid[v] & (own_count > 0)
+                target = own_total[mask] / own_count[mask][:, None, None]  # mean of the others' bodies
             if np.count_nonzero(mask) < options.min_samples:
                 reasons[v] = f"only {np.count_nonzero(mask)} synchronized bodies shared with the aligned videos (need {options.min_samples})"
                 continue
             try:
-                R = _robust_rotation(rel[v][mask], target[mask], options)
+                R = _robust_rotation(rel[v][mask], target, options)
             except DegenerateAlignmentError as err:
                 reasons[v] = f"degenerate body pose for the rotation fit ({err})"
                 continue

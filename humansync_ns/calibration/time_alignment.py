@@ -20,12 +20,11 @@ Every DTW pair also gets its observability (`observability.PairEvidence`: contra
 of the lag-cost minimum, motion, overlap, DTW path slope); a pair that fails a check gets weight 0
 and its reason in `PairwiseTiming.problems`, so it can neither place a video nor pull on it.
 
-Which pairs (`align_times`): all of them for up to `pairs_per_video + 1` videos; beyond that, DTW
-on a circulant graph of `pairs_per_video` pairs per video (`pair_graph`), more partners for videos
-whose pairs failed, a first global solve, and then `refine_pairs_per_video` further pairs per video
-aligned without DTW, only on the full-rate lag-cost curve around the lag the first solve predicts
-(a few frames, cheap): the final solve averages over as many pairs as the all-pairs version would
-for a capture of up to that many videos.
+Which pairs (`align_times`): all of them, or (`pairs_per_video` set) DTW on a circulant graph of
+that many pairs per video (`pair_graph`), more partners for videos whose pairs failed, a first
+global solve, and then `refine_pairs_per_video` further pairs per video aligned without DTW, only
+on the full-rate lag-cost curve within a frame of the lag the first solve predicts (cheap): the
+final solve averages over about as many pairs as the all-pairs version would.
 
 Global step: the paper's greedy alignment from the cheapest pair (Eq. 5), or a cycle-consistent
 weighted least-squares solve of `o_j − o_i = offset_s[i, j]` over the pairs (started from the
@@ -38,14 +37,15 @@ Sign convention (docs/formats.md): `offset_s[i, j] ≈ time_offset_s[j] − time
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Optional
+from typing import Any, Callable, Iterable, Iterator, Literal, NamedTuple, Optional
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 from typing_extensions import assert_never
 
 from humansync_ns.calibration.dtw import DtwResult, DtwWorkspace, dtw_batch, most_frequent_lag
@@ -65,6 +65,11 @@ _DTW_MEMORY_BYTES = 64 * 2**20
 """Scratch memory of one batch of DTWs (pairs per batch shrink as the videos grow)."""
 _PARTNER_ROUNDS = 3
 """Sparse graph: rounds of extra partners for videos whose pairs failed."""
+_PREDICTED_RADIUS = 1
+"""Pairs refined without DTW: frames searched around the predicted lag (the first global solve is
+accurate to a small fraction of a frame; a pair whose minimum lies further is an outlier anyway)."""
+_REFINE_BLOCK = 64
+"""Pairs refined without DTW per task of the thread pool."""
 
 
 @dataclass
@@ -181,27 +186,65 @@ class TimingOptions:
     chunk: int = 32
     """At most this many pairs' DTWs run together (fewer for long videos: see `_DTW_MEMORY_BYTES`)."""
     checks: ObservabilityChecks = field(default_factory=ObservabilityChecks)
+    workers: int = 1
+    """Threads aligning pairs side by side (results do not depend on it)."""
     show_progress: bool = False
 
 
 class _Features(NamedTuple):
-    """One sequence ready for distances: features with invalid rows zeroed, their squared norms."""
+    """One sequence ready for distances: features with invalid rows zeroed, their squared norms.
 
-    values: np.ndarray
-    """(K, P, F)."""
-    sqnorm: np.ndarray
-    """(K, P)."""
-    valid: np.ndarray
-    """(K, P)."""
+    Stored with `margin` empty rows at both ends, so that `lag_costs` can slide a window of up to
+    `margin` lags past either end of the sequence without copying."""
+
+    padded_values: np.ndarray
+    """(K + 2 margin, P, F)."""
+    padded_sqnorm: np.ndarray
+    """(K + 2 margin, P)."""
+    padded_valid: np.ndarray
+    """(K + 2 margin, P), False in the margins."""
     groups: int
+    margin: int
+
+    def _inner(self, array: np.ndarray) -> np.ndarray:
+        return array[self.margin : len(array) - self.margin]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._inner(self.padded_values)
+
+    @property
+    def sqnorm(self) -> np.ndarray:
+        return self._inner(self.padded_sqnorm)
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self._inner(self.padded_valid)
 
     def strided(self, stride: int) -> "_Features":
-        return _Features(self.values[::stride], self.sqnorm[::stride], self.valid[::stride], self.groups)
+        return _Features(self.values[::stride], self.sqnorm[::stride], self.valid[::stride], self.groups, 0)
+
+    def with_margin(self, margin: int) -> "_Features":
+        return _features(ClockedSequence("", 0.0, self.values, self.valid, self.groups), margin) if margin > self.margin else self
 
 
-def _features(sequence: ClockedSequence) -> _Features:
-    values = np.where(sequence.valid[..., None], np.nan_to_num(sequence.features), 0.0)
-    return _Features(values, np.einsum("kpf,kpf->kp", values, values), sequence.valid, sequence.feature_groups)
+_LAG_MARGIN = 64
+"""Empty rows around each sequence's features: lag windows up to this wide need no copy."""
+
+
+def _features(sequence: ClockedSequence, margin: int = _LAG_MARGIN) -> _Features:
+    K, P, F = sequence.features.shape
+    values = np.zeros((K + 2 * margin, P, F))
+    valid = np.zeros((K + 2 * margin, P), dtype=bool)
+    valid[margin : margin + K] = sequence.valid
+    values[margin : margin + K] = np.where(sequence.valid[..., None], np.nan_to_num(sequence.features), 0.0)
+    return _Features(values, np.einsum("kpf,kpf->kp", values, values), valid, sequence.feature_groups, margin)
+
+
+def _windows(rows: np.ndarray, count: int, width: int) -> np.ndarray:
+    """(count, *rest, width) view: window k holds rows k … k + width − 1 of `rows` (first axis), last."""
+    step = rows.strides[0]
+    return as_strided(rows, shape=(count,) + rows.shape[1:] + (width,), strides=(step,) + rows.strides[1:] + (step,), writeable=False)
 
 
 def pair_distances(a: _Features, b: _Features) -> tuple[np.ndarray, np.ndarray]:
@@ -245,17 +288,15 @@ def lag_costs(a: _Features, b: _Features, first_lag: int, num_lags: int, cap: fl
     means, counts = np.full(W, np.inf), np.zeros(W, dtype=np.int64)
     if hi <= lo:
         return means, counts
-    pad = ((W, W),)
-    start = lo + first_lag + W  # row of the padded b facing a's row lo at the first lag
-    total = np.zeros((hi - lo, W))
-    people = np.zeros((hi - lo, W), dtype=np.int64)
+    b = b.with_margin(W)
+    L, start = hi - lo, lo + first_lag + b.margin  # padded row of b facing a's row lo at the first lag
+    rows = slice(start, start + L + W - 1)
+    total = np.zeros((L, W))
+    people = np.zeros((L, W), dtype=np.int64)
     for p in range(a.values.shape[1]):
-        b_values = np.pad(b.values[:, p], pad + ((0, 0),))
-        windows = sliding_window_view(b_values, W, axis=0)[start : start + hi - lo]  # (L, F, W)
-        dots = np.matmul(a.values[lo:hi, p, None, :], windows)[:, 0]  # (L, W)
-        norms = sliding_window_view(np.pad(b.sqnorm[:, p], pad), W)[start : start + hi - lo]
-        both = a.valid[lo:hi, p, None] & sliding_window_view(np.pad(b.valid[:, p], pad), W)[start : start + hi - lo]
-        sq = np.maximum(a.sqnorm[lo:hi, p, None] + norms - 2.0 * dots, 0.0) / a.groups
+        dots = np.matmul(a.values[lo:hi, p, None, :], _windows(b.padded_values[rows, p], L, W))[:, 0]  # (L, W)
+        both = a.valid[lo:hi, p, None] & _windows(b.padded_valid[rows, p], L, W)
+        sq = np.maximum(a.sqnorm[lo:hi, p, None] + _windows(b.padded_sqnorm[rows, p], L, W) - 2.0 * dots, 0.0) / a.groups
         total += np.where(both, sq, 0.0)
         people += both
     seen = people > 0
@@ -380,9 +421,22 @@ def _dtw_job(i: int, j: int, a: _Features, b: _Features, options: TimingOptions)
     return _DtwJob(i, j, stride, local, cap, _diagonal_curve(evidence_sq, both), min_count, people)
 
 
+class _PairResult(NamedTuple):
+    """What one pair's alignment gives (written into `PairwiseTiming` by `_record`, in pair order)."""
+
+    i: int
+    j: int
+    offset_s: float
+    cost: float
+    overlap: int
+    evidence: Optional[PairEvidence] = None
+    """DTW pairs only."""
+    cap: float = np.nan
+
+
 def _finish_dtw_job(job: _DtwJob, result: DtwResult, a: ClockedSequence, b: ClockedSequence, fa: _Features, fb: _Features,
-                    options: TimingOptions, timing: PairwiseTiming) -> None:
-    """Lag candidates refined at full rate, the pair's offset, cost and observability."""
+                    options: TimingOptions) -> Optional[_PairResult]:
+    """Lag candidates refined at full rate: the pair's offset, cost and observability (None: too little overlap)."""
     means, counts = job.curve
     path = result.path
     lags = np.arange(-(len(fa.values[:: job.stride]) - 1), len(fb.values[:: job.stride])) * job.stride
@@ -397,27 +451,34 @@ def _finish_dtw_job(job: _DtwJob, result: DtwResult, a: ClockedSequence, b: Cloc
     refined = [_refine_lag(fa, fb, lag, job.cap, radius, options) for lag in sorted(candidates)]
     frac_lag, curve_cost, shared = min(refined, key=lambda r: (r[2] < options.min_overlap, r[1]))
     if shared < options.min_overlap:
-        return
-    # Sample k of a matches sample k + lag of b: o_b − o_a = t_a − t_b.
-    cost = result.normalized_cost if options.method == "paper" else curve_cost
-    timing.set_pair(job.i, job.j, a.start_s - b.start_s - frac_lag / options.clock_fps, cost, shared)
+        return None
     contrast, separation, second_lag, best = curve_evidence(means, counts, lags.astype(np.float64), frac_lag, job.min_count)
-    coarse_lag = int(round(frac_lag / job.stride))
     evidence = PairEvidence(
         contrast=contrast,
         separation=separation,
         second_lag_s=second_lag / options.clock_fps,
-        motion_rms=_motion_rms(fa.strided(job.stride), fb.strided(job.stride), coarse_lag),
+        motion_rms=_motion_rms(fa.strided(job.stride), fb.strided(job.stride), int(round(frac_lag / job.stride))),
         residual_rms=float(np.sqrt(best)) if np.isfinite(best) else np.nan,
         overlap_s=shared / options.clock_fps,
         rate=path_rate(path),
         person_order=None if job.person_costs is None else person_order(job.person_costs, options.checks.person_order_ratio),
     )
-    timing.evidence[(job.i, job.j)] = evidence
-    timing.cap[job.i, job.j] = timing.cap[job.j, job.i] = job.cap
-    problem = pair_problem(evidence, options.checks)
-    if problem is not None:
-        timing.problems[(job.i, job.j)] = problem
+    # Sample k of a matches sample k + lag of b: o_b − o_a = t_a − t_b.
+    offset = a.start_s - b.start_s - frac_lag / options.clock_fps
+    return _PairResult(job.i, job.j, offset, result.normalized_cost if options.method == "paper" else curve_cost, shared, evidence, job.cap)
+
+
+def _record(timing: PairwiseTiming, result: Optional[_PairResult], checks: ObservabilityChecks) -> None:
+    if result is None:
+        return
+    i, j = result.i, result.j
+    timing.set_pair(i, j, result.offset_s, result.cost, result.overlap)
+    if result.evidence is not None:
+        timing.evidence[(i, j)] = result.evidence
+        timing.cap[i, j] = timing.cap[j, i] = result.cap
+        problem = pair_problem(result.evidence, checks)
+        if problem is not None:
+            timing.problems[(i, j)] = problem
 
 
 def _batches(pairs: list[tuple[int, int]], features: list[_Features], options: TimingOptions) -> list[list[tuple[int, int]]]:
@@ -430,15 +491,22 @@ def _batches(pairs: list[tuple[int, int]], features: list[_Features], options: T
 
 
 def _align_pairs(
-    sequences: list[ClockedSequence], features: list[_Features], pairs: list[tuple[int, int]], options: TimingOptions,
-    timing: PairwiseTiming, workspace: DtwWorkspace,
+    sequences: list[ClockedSequence], features: list[_Features], pairs: list[tuple[int, int]], options: TimingOptions, timing: PairwiseTiming
 ) -> None:
-    """DTW, lag refinement and observability of `pairs`, written into `timing`."""
-    for batch in _progress(_batches(pairs, features, options), "time alignment (DTW)", options.show_progress):
+    """DTW, lag refinement and observability of `pairs`, written into `timing` (batches on `workers` threads)."""
+    scratch = threading.local()  # one DTW workspace per thread
+
+    def run(batch: list[tuple[int, int]]) -> list[Optional[_PairResult]]:
+        if not hasattr(scratch, "workspace"):
+            scratch.workspace = DtwWorkspace()
         jobs = [job for job in (_dtw_job(i, j, features[i], features[j], options) for i, j in batch) if job is not None]
-        results = dtw_batch([job.local for job in jobs], chunk=len(jobs) or 1, workspace=workspace)
-        for job, result in zip(jobs, results):
-            _finish_dtw_job(job, result, sequences[job.i], sequences[job.j], features[job.i], features[job.j], options, timing)
+        results = dtw_batch([job.local for job in jobs], chunk=len(jobs) or 1, workspace=scratch.workspace)
+        return [_finish_dtw_job(job, r, sequences[job.i], sequences[job.j], features[job.i], features[job.j], options) for job, r in zip(jobs, results)]
+
+    batches = _batches(pairs, features, options)
+    for results in _progress(thread_map(run, batches, options.workers), len(batches), "time alignment (DTW)", options.show_progress):
+        for result in results:
+            _record(timing, result, options.checks)
 
 
 def pairwise_time_alignment(sequences: list[ClockedSequence], options: TimingOptions, pairs: Optional[list[tuple[int, int]]] = None) -> PairwiseTiming:
@@ -450,7 +518,7 @@ def pairwise_time_alignment(sequences: list[ClockedSequence], options: TimingOpt
     """
     timing = PairwiseTiming.empty([s.name for s in sequences])
     features = [_features(s) for s in sequences]
-    _align_pairs(sequences, features, all_pairs(len(sequences)) if pairs is None else pairs, options, timing, DtwWorkspace())
+    _align_pairs(sequences, features, all_pairs(len(sequences)) if pairs is None else pairs, options, timing)
     timing.judge_videos(options.checks)
     timing.update_weights()
     return timing
@@ -460,18 +528,25 @@ def _refine_predicted_pairs(
     sequences: list[ClockedSequence], features: list[_Features], timing: PairwiseTiming, offsets_s: np.ndarray,
     pairs: list[tuple[int, int]], options: TimingOptions,
 ) -> None:
-    """Pairs aligned without DTW: the full-rate lag-cost curve within `search_radius` of the lag that
-    the global offsets predict, with the robust cap of the two videos' DTW pairs."""
+    """Pairs aligned without DTW: the full-rate lag-cost curve within `_PREDICTED_RADIUS` of the lag
+    that the global offsets predict, with the robust cap of the two videos' DTW pairs."""
     caps = np.array([np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in timing.cap])
-    for i, j in _progress(pairs, "time alignment (refine)", options.show_progress):
-        a, b = sequences[i], sequences[j]
-        cap = float(np.sqrt(caps[i] * caps[j]))
-        if not np.isfinite(cap):
-            continue
-        lag = int(round((a.start_s - b.start_s - (offsets_s[j] - offsets_s[i])) * options.clock_fps))
-        frac_lag, cost, shared = _refine_lag(features[i], features[j], lag, cap, options.search_radius, options)
-        if shared >= options.min_overlap and np.isfinite(cost):
-            timing.set_pair(i, j, a.start_s - b.start_s - frac_lag / options.clock_fps, cost, shared)
+
+    def run(block: list[tuple[int, int]]) -> list[Optional[_PairResult]]:
+        out = []
+        for i, j in block:
+            a, b = sequences[i], sequences[j]
+            cap = float(np.sqrt(caps[i] * caps[j]))
+            lag = int(round((a.start_s - b.start_s - (offsets_s[j] - offsets_s[i])) * options.clock_fps))
+            frac_lag, cost, shared = _refine_lag(features[i], features[j], lag, cap, _PREDICTED_RADIUS, options) if np.isfinite(cap) else (0.0, np.inf, 0)
+            ok = shared >= options.min_overlap and np.isfinite(cost)
+            out.append(_PairResult(i, j, a.start_s - b.start_s - frac_lag / options.clock_fps, cost, shared) if ok else None)
+        return out
+
+    blocks = [pairs[k : k + _REFINE_BLOCK] for k in range(0, len(pairs), _REFINE_BLOCK)]
+    for results in _progress(thread_map(run, blocks, options.workers), len(blocks), "time alignment (refine)", options.show_progress):
+        for result in results:
+            _record(timing, result, options.checks)
 
 
 class TimeAlignment(NamedTuple):
@@ -484,13 +559,12 @@ def align_times(sequences: list[ClockedSequence], options: TimingOptions) -> Tim
     N = len(sequences)
     features = [_features(s) for s in sequences]
     pairwise = PairwiseTiming.empty([s.name for s in sequences])
-    workspace = DtwWorkspace()
     per_video = options.pairs_per_video
     sparse = per_video is not None and per_video < N - 1
     pairs = circulant_pairs(N, per_video) if sparse else all_pairs(N)
     tried: set[tuple[int, int]] = set()
     for _ in range(_PARTNER_ROUNDS if sparse else 1):
-        _align_pairs(sequences, features, pairs, options, pairwise, workspace)
+        _align_pairs(sequences, features, pairs, options, pairwise)
         tried.update(pairs)
         pairwise.judge_videos(options.checks)
         if not sparse:
@@ -691,9 +765,19 @@ def global_time_alignment(
     return GlobalTiming(offsets, inlier, confidence)
 
 
-def _progress(items: list, description: str, show: bool):
-    if not show or len(items) < 2:
+def _progress(items: Iterable, total: int, description: str, show: bool) -> Iterable:
+    if not show or total < 2:
         return items
     from rich.progress import track
 
-    return track(items, description=description)
+    return track(items, total=total, description=description)
+
+
+def thread_map(function: Callable[[Any], Any], items: list, workers: int) -> Iterator[Any]:
+    """`map(function, items)` on `workers` threads, results in order (numpy releases the GIL in its
+    heavy operations, so independent pairs or videos run side by side)."""
+    if workers <= 1 or len(items) < 2:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(function, items)

@@ -51,14 +51,14 @@ def test_small_captures_align_all_pairs_and_extra_partners_are_new_and_near() ->
 def _timing(tracks, config):
     clock = max(t.fps for t in tracks)
     prepared, _ = calibrate_module._prepare(tracks, config, None, clock)
-    return align_times([p.sequence for p in prepared], calibrate_module._timing_options(config, clock))
+    return align_times([p.sequence for p in prepared], calibrate_module._timing_options(config, clock, len(prepared)))
 
 
 def test_sparse_graph_matches_all_pairs_accuracy_with_fewer_dtws() -> None:
     c = capture(seed=23, num_cameras=14, duration_s=6.0, start_spread_s=1.0)
     truth = np.array([v.time_offset_s for v in c.ground_truth.videos]) * 30.0
     errors, dtws = {}, {}
-    for name, config in {"all": CalibrationConfig(), "sparse": CalibrationConfig(pairs_per_video=4, refine_pairs_per_video=16)}.items():
+    for name, config in {"all": CalibrationConfig(), "sparse": CalibrationConfig(all_pairs_up_to=5, pairs_per_video=4, refine_pairs_per_video=16)}.items():
         pairwise, timing = _timing(c.tracks, config)
         estimate = (timing.offsets_s - timing.offsets_s[0]) * 30.0
         errors[name] = np.mean(np.abs(estimate - truth - np.mean(estimate - truth)))
@@ -73,9 +73,17 @@ def test_sparse_graph_still_excludes_a_bad_video_after_trying_more_partners() ->
     other = capture(seed=8, num_cameras=14, duration_s=6.0, start_spread_s=1.0)
     tracks = list(c.tracks)
     tracks[6] = dataclasses.replace(other.tracks[6], name="cam06")
-    config = CalibrationConfig(pairs_per_video=4, refine_pairs_per_video=16)
+    config = CalibrationConfig(all_pairs_up_to=5, pairs_per_video=4, refine_pairs_per_video=16)
     pairwise, _ = _timing(tracks, config)
     assert sum(6 in pair for pair in pairwise.evidence) > 4  # its failed pairs brought more partners
     calibration = calibrate(tracks, config)
     assert [e["name"] for e in calibration.excluded] == ["cam06"] and calibration.excluded[0]["check"] == "time"
     assert calibration_errors(calibration, c.ground_truth).mean_time_frames < 0.5
+
+
+def test_results_do_not_depend_on_the_number_of_threads() -> None:
+    tracks = capture(seed=24, num_cameras=6, duration_s=5.0, start_spread_s=1.0).tracks
+    one, two = (calibrate(tracks, CalibrationConfig(workers=w, all_pairs_up_to=3, pairs_per_video=2, refine_pairs_per_video=2)) for w in (1, 2))
+    assert [v.time_offset_s for v in one.videos] == [v.time_offset_s for v in two.videos]
+    assert all(np.array_equal(a.camera_to_world, b.camera_to_world) for a, b in zip(one.videos, two.videos))
+    assert np.array_equal(one.pairwise_offset_s, two.pairwise_offset_s, equal_nan=True)

@@ -169,14 +169,22 @@ class CalibrationConfigError(CalibrationError):
 
 @dataclass
 class _Prepared:
-    """One usable video's arrays."""
+    """One usable video's arrays. The big ones are handed over once and dropped (memory at scale)."""
 
     track: MotionTrack
-    sequence: ClockedSequence
-    """Timing features on the common clock."""
-    joints: np.ndarray  # (T, P, 24, 3) global joints in the track's frame
-    valid: np.ndarray  # (T, P)
+    valid: np.ndarray
+    """(T, P) rows with a valid, finite body."""
     body_scale: float
+    sequence: Optional[ClockedSequence]
+    """Timing features on the common clock, until the time alignment takes them (`take`)."""
+    joints: Optional[np.ndarray]
+    """(T, P, 24, 3) global joints in the track's frame, until the pose step takes them."""
+
+    def take(self, name: str) -> Any:
+        """The array `name`, no longer held here."""
+        value = getattr(self, name)
+        setattr(self, name, None)
+        return value
 
 
 class _Excluded(dict):
@@ -264,7 +272,7 @@ def _prepare_one(track: MotionTrack, config: CalibrationConfig, body_model: Any,
         return None, ("body_size", f"its bodies are {scale:.3g}× the size of an adult (bone lengths; allowed {low:g}–{high:g}×): "
                                    f"joints not in metres?{hint} ({track.source})")
     _, clocked, clocked_valid = resample_to_clock(track.times, features, valid, clock_fps)
-    return _Prepared(track, ClockedSequence(track.name, float(track.times[0]), clocked, clocked_valid, groups), joints, valid, scale), None
+    return _Prepared(track, valid, scale, ClockedSequence(track.name, float(track.times[0]), clocked, clocked_valid, groups), joints), None
 
 
 def _prepare(tracks: list[MotionTrack], config: CalibrationConfig, body_model: Any, clock_fps: float) -> tuple[list[Optional[_Prepared]], _Excluded]:
@@ -302,7 +310,8 @@ def _camera_centers_at(track: MotionTrack, local_times: np.ndarray) -> np.ndarra
 def _synchronized_joints(
     prepared: list[_Prepared], offsets_s: np.ndarray, clock_fps: float, config: CalibrationConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Global joints of every video at common global instants: (N, S, P, 24, 3), (N, S, P), centres (N, S, 3)."""
+    """Global joints of every video at common global instants: (N, S, P, 24, 3) (zero where invalid),
+    validity (N, S, P), camera centres (N, S, 3)."""
     starts = [p.track.times[0] + o for p, o in zip(prepared, offsets_s)]
     ends = [p.track.times[-1] + o for p, o in zip(prepared, offsets_s)]
     count = int(np.floor((max(ends) - min(starts)) * clock_fps + 0.5)) + 1
@@ -314,7 +323,8 @@ def _synchronized_joints(
     centers = np.empty((len(prepared), count, 3))
     for k, (p, offset) in enumerate(zip(prepared, offsets_s)):
         local = instants - offset
-        joints[k], valid[k] = interpolate_rows(p.track.times, p.joints, p.valid, local)
+        joints[k], valid[k] = interpolate_rows(p.track.times, p.take("joints"), p.valid, local)
+        joints[k][~valid[k]] = 0.0  # instead of NaN, so that the pose step needs no cleaned copy
         centers[k] = _camera_centers_at(p.track, local)
     return joints, valid, centers
 
@@ -367,7 +377,7 @@ def calibrate(tracks: list[MotionTrack], config: Optional[CalibrationConfig] = N
     usable = [i for i, p in enumerate(prepared) if p is not None]
     if len(usable) < 2:
         raise CalibrationError(f"fewer than two usable videos: {_reasons(excluded)}")
-    alignment = align_times([prepared[i].sequence for i in usable], _timing_options(config, clock_fps, len(usable)))
+    alignment = align_times([prepared[i].take("sequence") for i in usable], _timing_options(config, clock_fps, len(usable)))
     pairwise, timing = alignment
     speeds = speed_factors(list(pairwise.evidence), np.array([e.rate for e in pairwise.evidence.values()]), len(usable))
     for k in _time_failures(pairwise, timing):

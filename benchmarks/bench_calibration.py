@@ -194,6 +194,7 @@ def calibrate_once(folder: Path, variant: str, workers: int) -> dict:
         "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "rotation_deg": errors.mean_rotation_deg, "translation_pct": 100 * errors.mean_translation_frac,
         "time_frames": errors.mean_time_frames, "excluded": len(calibration.excluded),
+        "warnings": sum(len(v.observability.warnings) for v in calibration.videos),
         "pairs_with_offset": int((np.isfinite(pairs).sum() - len(pairs)) // 2),
         "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
     }

@@ -33,7 +33,8 @@ from humansync_ns.calibration.observability import ObservabilityChecks, body_sca
 from humansync_ns.calibration.pose_alignment import PoseOptions, align_poses
 from humansync_ns.calibration.resample import interpolate_rows, resample_to_clock
 from humansync_ns.calibration.sim3 import Sim3
-from humansync_ns.calibration.time_alignment import ClockedSequence, GlobalTiming, PairwiseTiming, TimingOptions, align_times, thread_map
+from humansync_ns.calibration.time_alignment import ClockedSequence, GlobalTiming, PairwiseTiming, TimingOptions, align_times
+from humansync_ns.calibration.workers import thread_map
 from humansync_ns.motion.format import MotionTrack
 from humansync_ns.motion.joints import JOINT_INDEX
 
@@ -93,7 +94,7 @@ class CalibrationConfig:
     (`pairs_per_video`): all pairs grow as N², and 100 videos would take minutes."""
     pairs_per_video: int = 8
     """Sparse graph: pairs per video aligned with DTW (more for videos whose pairs fail)."""
-    refine_pairs_per_video: int = 24
+    refine_pairs_per_video: int = 48
     """Sparse graph, robust time method: further pairs per video aligned without DTW, around the
     lag the first global solve predicts (cheap), so the final solve averages over about as many
     pairs as the all-pairs one would for a capture of that size."""
@@ -402,6 +403,8 @@ def calibrate(tracks: list[MotionTrack], config: Optional[CalibrationConfig] = N
             excluded.add(names[usable[k]], "pose", f"pose unobservable: its root-relative joints span only {spreads[slot, 1]:.3f} m in their thinnest "
                          f"direction (need {config.checks.min_rotation_spread_m:g} m): a flat or collapsed body does not fix a rotation")
             valid[slot] = False
+    if usable_names[ref_k] in excluded:
+        raise CalibrationError(f"reference video '{usable_names[ref_k]}' is excluded: {excluded[usable_names[ref_k]]['reason']}")
     poses = align_poses(joints, valid, placed.index(ref_k), _pose_options(config), centers)
     videos = []
     for slot, k in enumerate(placed):

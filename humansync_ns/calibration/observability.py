@@ -57,7 +57,7 @@ class ObservabilityChecks:
     contrast of the other videos' pairs does not fit them (another take, no shared time)."""
     weak_time_contrast: float = 0.6
     """A calibrated video whose best pair's contrast is below this gets a warning (weakly determined offset)."""
-    weak_time_separation: float = 0.25
+    weak_time_separation: float = 0.2
     """... and likewise when its best pair's separation is below this (a motion close to repeating)."""
     max_rate_mismatch: float = 0.1
     """Largest relative difference of the motion's speed between two videos (DTW path slope − 1);

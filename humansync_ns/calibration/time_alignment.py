@@ -40,12 +40,10 @@ from __future__ import annotations
 import heapq
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Literal, NamedTuple, Optional
+from typing import Literal, NamedTuple, Optional
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from typing_extensions import assert_never
 
 from humansync_ns.calibration.dtw import DtwResult, DtwWorkspace, dtw_batch, most_frequent_lag
@@ -58,7 +56,18 @@ from humansync_ns.calibration.observability import (
     person_order,
     time_problem,
 )
+from humansync_ns.calibration.lag_curve import (
+    Features,
+    diagonal_curve,
+    lag_costs,
+    motion_rms,
+    padded_features,
+    pair_distances,
+    parabola_vertex,
+    person_costs,
+)
 from humansync_ns.calibration.pair_graph import all_pairs, circulant_pairs, more_partners
+from humansync_ns.calibration.workers import progress, thread_map
 
 TimeMethod = Literal["paper", "robust"]
 _DTW_MEMORY_BYTES = 64 * 2**20
@@ -139,14 +148,17 @@ class PairwiseTiming:
         self.weight = _pair_weights(cost, self.overlap)
 
     def best_pair(self, video: int) -> Optional[tuple[tuple[int, int], PairEvidence]]:
-        """The video's DTW pair without a problem whose lag-cost minimum is sharpest and most unique."""
-        own = [(pair, e) for pair, e in self.evidence.items() if video in pair and pair not in self.problems]
+        """The video's DTW pair whose lag-cost minimum is sharpest and most unique, among those with
+        no problem and no unobservable partner."""
+        own = [(pair, e) for pair, e in self.evidence.items()
+               if video in pair and pair not in self.problems and not any(u != video and u in self.unobservable for u in pair)]
         return max(own, key=lambda item: item[1].quality) if own else None
 
     def judge_videos(self, checks: ObservabilityChecks) -> None:
         """Marks the videos whose offset is unobservable (`observability.time_problem` on their best
         pair; with three or more videos, against the median contrast of the others' pairs)."""
         self.unobservable = {}
+        verdicts = {}
         for v in range(len(self.names)):
             best = self.best_pair(v)
             if best is None:
@@ -155,7 +167,8 @@ class PairwiseTiming:
             problem = time_problem(best[1], float(np.median(others)) if others else None, checks)
             if problem is not None:
                 other = self.names[best[0][1] if best[0][0] == v else best[0][0]]
-                self.unobservable[v] = f"with {other}, {problem}"
+                verdicts[v] = f"with {other}, {problem}"
+        self.unobservable = verdicts
 
 
 @dataclass
@@ -191,131 +204,7 @@ class TimingOptions:
     show_progress: bool = False
 
 
-class _Features(NamedTuple):
-    """One sequence ready for distances: features with invalid rows zeroed, their squared norms.
-
-    Stored with `margin` empty rows at both ends, so that `lag_costs` can slide a window of up to
-    `margin` lags past either end of the sequence without copying."""
-
-    padded_values: np.ndarray
-    """(K + 2 margin, P, F)."""
-    padded_sqnorm: np.ndarray
-    """(K + 2 margin, P)."""
-    padded_valid: np.ndarray
-    """(K + 2 margin, P), False in the margins."""
-    groups: int
-    margin: int
-
-    def _inner(self, array: np.ndarray) -> np.ndarray:
-        return array[self.margin : len(array) - self.margin]
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._inner(self.padded_values)
-
-    @property
-    def sqnorm(self) -> np.ndarray:
-        return self._inner(self.padded_sqnorm)
-
-    @property
-    def valid(self) -> np.ndarray:
-        return self._inner(self.padded_valid)
-
-    def strided(self, stride: int) -> "_Features":
-        return _Features(self.values[::stride], self.sqnorm[::stride], self.valid[::stride], self.groups, 0)
-
-    def with_margin(self, margin: int) -> "_Features":
-        return _features(ClockedSequence("", 0.0, self.values, self.valid, self.groups), margin) if margin > self.margin else self
-
-
-_LAG_MARGIN = 64
-"""Empty rows around each sequence's features: lag windows up to this wide need no copy."""
-
-
-def _features(sequence: ClockedSequence, margin: int = _LAG_MARGIN) -> _Features:
-    K, P, F = sequence.features.shape
-    values = np.zeros((K + 2 * margin, P, F))
-    valid = np.zeros((K + 2 * margin, P), dtype=bool)
-    valid[margin : margin + K] = sequence.valid
-    values[margin : margin + K] = np.where(sequence.valid[..., None], np.nan_to_num(sequence.features), 0.0)
-    return _Features(values, np.einsum("kpf,kpf->kp", values, values), valid, sequence.feature_groups, margin)
-
-
-def _windows(rows: np.ndarray, count: int, width: int) -> np.ndarray:
-    """(count, *rest, width) view: window k holds rows k … k + width − 1 of `rows` (first axis), last."""
-    step = rows.strides[0]
-    return as_strided(rows, shape=(count,) + rows.shape[1:] + (width,), strides=(step,) + rows.strides[1:] + (step,), writeable=False)
-
-
-def pair_distances(a: _Features, b: _Features) -> tuple[np.ndarray, np.ndarray]:
-    """Mean squared feature distance per group (m² per joint for joints) between all frames of a and b.
-
-    Returns (n, m) distances averaged over the people visible in both frames (cells without a
-    common person hold arbitrary values), and the (n, m) mask of frame pairs sharing a person.
-    """
-    people = a.values.shape[1]
-    total, count = None, None
-    for p in range(people):
-        sq = a.values[:, p] @ (-2.0 * b.values[:, p].T)  # |a − b|² = |a|² + |b|² − 2 a·b
-        sq += a.sqnorm[:, p, None]
-        sq += b.sqnorm[None, :, p]
-        np.maximum(sq, 0.0, out=sq)
-        both = np.outer(a.valid[:, p], b.valid[:, p])
-        if people == 1:
-            total, count = sq, both
-        else:
-            sq *= both
-            total = sq if total is None else total + sq
-            count = both.astype(np.int32) if count is None else count + both
-    if people > 1:
-        total /= np.maximum(count, 1)
-    total /= a.groups
-    return total, np.asarray(count > 0)
-
-
-def lag_costs(a: _Features, b: _Features, first_lag: int, num_lags: int, cap: float) -> tuple[np.ndarray, np.ndarray]:
-    """Lag-cost curve at lags `first_lag … first_lag + num_lags − 1`: at each lag, the mean over the
-    overlapping frames of the (capped) distance; frame k of a is compared with frame k + lag of b.
-
-    All lags at once: b's rows are viewed as sliding windows of `num_lags` rows, and the distances
-    come from the dot products of a's rows with those windows (one batched matrix product).
-
-    Returns:
-        (num_lags,) mean squared distances per group (inf where nothing overlaps) and the overlap counts.
-    """
-    n, m, W = len(a.values), len(b.values), num_lags
-    lo, hi = max(0, -(first_lag + W - 1)), min(n, m - first_lag)  # a's rows that meet b at some lag
-    means, counts = np.full(W, np.inf), np.zeros(W, dtype=np.int64)
-    if hi <= lo:
-        return means, counts
-    b = b.with_margin(W)
-    L, start = hi - lo, lo + first_lag + b.margin  # padded row of b facing a's row lo at the first lag
-    rows = slice(start, start + L + W - 1)
-    total = np.zeros((L, W))
-    people = np.zeros((L, W), dtype=np.int64)
-    for p in range(a.values.shape[1]):
-        dots = np.matmul(a.values[lo:hi, p, None, :], _windows(b.padded_values[rows, p], L, W))[:, 0]  # (L, W)
-        both = a.valid[lo:hi, p, None] & _windows(b.padded_valid[rows, p], L, W)
-        sq = np.maximum(a.sqnorm[lo:hi, p, None] + _windows(b.padded_sqnorm[rows, p], L, W) - 2.0 * dots, 0.0) / a.groups
-        total += np.where(both, sq, 0.0)
-        people += both
-    seen = people > 0
-    counts = seen.sum(0)
-    frame = np.minimum(total / np.maximum(people, 1), cap)
-    sums = np.where(seen, frame, 0.0).sum(0)
-    means = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
-    return means, counts
-
-
-def parabola_vertex(left: float, centre: float, right: float) -> float:
-    """Offset in [−1, 1] of the vertex of the parabola through (−1, left), (0, centre), (1, right)."""
-    curvature = left - 2.0 * centre + right
-    if not np.isfinite(curvature) or curvature <= 0:
-        return 0.0
-    return float(np.clip(0.5 * (left - right) / curvature, -1.0, 1.0))
-
-
-def _refine_lag(a: _Features, b: _Features, lag: int, cap: float, radius: int, options: TimingOptions) -> tuple[float, float, int]:
+def _refine_lag(a: Features, b: Features, lag: int, cap: float, radius: int, options: TimingOptions) -> tuple[float, float, int]:
     """(fractional lag, lag cost at it, overlap) from the full-rate lag-cost curve within `radius` of `lag`."""
     curve, counts = lag_costs(a, b, lag - radius - 1, 2 * radius + 3, cap)
     usable = counts >= options.min_overlap
@@ -328,16 +217,6 @@ def _refine_lag(a: _Features, b: _Features, lag: int, cap: float, radius: int, o
     if options.subframe and usable[best - 1] and usable[best + 1]:
         frac = parabola_vertex(curve[best - 1], curve[best], curve[best + 1])
     return float(lag - radius - 1 + best) + frac, float(curve[best]), int(counts[best])
-
-
-def _diagonal_curve(sq: np.ndarray, both: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coarse lag-cost curve from a distance matrix: the mean of `sq` over the masked cells of each
-    diagonal `j − i = lag`, lags `−(n−1) … m−1`, and the cell counts."""
-    n, m = sq.shape
-    index = (np.arange(m)[None, :] - np.arange(n)[:, None] + n - 1).ravel()
-    sums = np.bincount(index, weights=np.where(both, sq, 0.0).ravel(), minlength=n + m - 1)
-    counts = np.bincount(index, weights=both.ravel().astype(np.float64), minlength=n + m - 1).astype(np.int64)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.inf), counts
 
 
 def _dtw_cost_matrix(sq: np.ndarray, both: np.ndarray, options: TimingOptions) -> tuple[np.ndarray, float]:
@@ -354,40 +233,8 @@ def _dtw_cost_matrix(sq: np.ndarray, both: np.ndarray, options: TimingOptions) -
     return np.sqrt(np.where(both, sq, cap)), cap
 
 
-def _motion_rms(a: _Features, b: _Features, lag: int) -> float:
-    """Typical deviation of the features from their mean over the frames a and b share at `lag`, of the
-    less moving video: the root of the median per-frame squared deviation per group (the median, so
-    that a few garbage frames do not pass for motion)."""
-    lo, hi = max(0, -lag), min(len(a.values), len(b.values) - lag)
-    rms = []
-    for f, rows in ((a, slice(lo, hi)), (b, slice(lo + lag, hi + lag))):
-        values, valid = f.values[rows], f.valid[rows]
-        if hi <= lo or not valid.any():
-            return 0.0
-        mean = values.sum(0) / np.maximum(valid.sum(0), 1)[:, None]  # invalid rows are zero
-        deviation = np.sum((values - mean) ** 2, axis=-1)[valid] / f.groups
-        rms.append(float(np.sqrt(np.median(deviation))))
-    return min(rms)
-
-
-def _person_costs(a: _Features, b: _Features, min_overlap: int) -> np.ndarray:
-    """(P, P): the lowest mean (median-capped) distance over well-overlapping lags between person p
-    of a and person q of b (inf where they never overlap), to tell whether the people are in the
-    same order in both videos."""
-    P = a.values.shape[1]
-    out = np.full((P, P), np.inf)
-    for p in range(P):
-        for q in range(P):
-            both = np.outer(a.valid[:, p], b.valid[:, q])
-            if not both.any():
-                continue
-            sq = a.values[:, p] @ (-2.0 * b.values[:, q].T) + a.sqnorm[:, p, None] + b.sqnorm[None, :, q]
-            np.minimum(sq, np.median(sq[both][::7]), out=sq)
-            means, counts = _diagonal_curve(sq, both)
-            reliable = counts >= max(min_overlap, min(a.valid[:, p].sum(), b.valid[:, q].sum()) // 2)
-            if reliable.any():
-                out[p, q] = means[reliable].min() / a.groups
-    return out
+def features_of(sequence: ClockedSequence) -> Features:
+    return padded_features(sequence.features, sequence.valid, sequence.feature_groups)
 
 
 class _DtwJob(NamedTuple):
@@ -401,11 +248,11 @@ class _DtwJob(NamedTuple):
     person_costs: Optional[np.ndarray]
 
 
-def _stride(a: _Features, b: _Features, options: TimingOptions) -> int:
+def _stride(a: Features, b: Features, options: TimingOptions) -> int:
     return max(1, options.dtw_stride, math.ceil(max(len(a.values), len(b.values)) / options.max_dtw_samples))
 
 
-def _dtw_job(i: int, j: int, a: _Features, b: _Features, options: TimingOptions) -> Optional[_DtwJob]:
+def _dtw_job(i: int, j: int, a: Features, b: Features, options: TimingOptions) -> Optional[_DtwJob]:
     stride = _stride(a, b, options)
     ca, cb = a.strided(stride), b.strided(stride)
     sq, both = pair_distances(ca, cb)
@@ -417,8 +264,8 @@ def _dtw_job(i: int, j: int, a: _Features, b: _Features, options: TimingOptions)
     evidence_sq = sq if options.method == "robust" else np.minimum(sq, np.median(sq[both][::7]))
     # Reliable lags overlap at least half of the shorter video: short corner diagonals have noisy means.
     min_count = max(options.min_overlap // stride, min(sq.shape) // 2)
-    people = _person_costs(ca, cb, options.min_overlap // stride) if a.values.shape[1] > 1 else None
-    return _DtwJob(i, j, stride, local, cap, _diagonal_curve(evidence_sq, both), min_count, people)
+    people = person_costs(ca, cb, options.min_overlap // stride) if a.values.shape[1] > 1 else None
+    return _DtwJob(i, j, stride, local, cap, diagonal_curve(evidence_sq, both), min_count, people)
 
 
 class _PairResult(NamedTuple):
@@ -434,7 +281,7 @@ class _PairResult(NamedTuple):
     cap: float = np.nan
 
 
-def _finish_dtw_job(job: _DtwJob, result: DtwResult, a: ClockedSequence, b: ClockedSequence, fa: _Features, fb: _Features,
+def _finish_dtw_job(job: _DtwJob, result: DtwResult, a: ClockedSequence, b: ClockedSequence, fa: Features, fb: Features,
                     options: TimingOptions) -> Optional[_PairResult]:
     """Lag candidates refined at full rate: the pair's offset, cost and observability (None: too little overlap)."""
     means, counts = job.curve
@@ -457,7 +304,7 @@ def _finish_dtw_job(job: _DtwJob, result: DtwResult, a: ClockedSequence, b: Cloc
         contrast=contrast,
         separation=separation,
         second_lag_s=second_lag / options.clock_fps,
-        motion_rms=_motion_rms(fa.strided(job.stride), fb.strided(job.stride), int(round(frac_lag / job.stride))),
+        motion_rms=motion_rms(fa.strided(job.stride), fb.strided(job.stride), int(round(frac_lag / job.stride))),
         residual_rms=float(np.sqrt(best)) if np.isfinite(best) else np.nan,
         overlap_s=shared / options.clock_fps,
         rate=path_rate(path),
@@ -481,7 +328,7 @@ def _record(timing: PairwiseTiming, result: Optional[_PairResult], checks: Obser
             timing.problems[(i, j)] = problem
 
 
-def _batches(pairs: list[tuple[int, int]], features: list[_Features], options: TimingOptions) -> list[list[tuple[int, int]]]:
+def _batches(pairs: list[tuple[int, int]], features: list[Features], options: TimingOptions) -> list[list[tuple[int, int]]]:
     """Pairs in batches whose DTW scratch memory (≈ 16 · 2L · L bytes per pair) stays within `_DTW_MEMORY_BYTES`."""
     if not pairs:
         return []
@@ -491,7 +338,7 @@ def _batches(pairs: list[tuple[int, int]], features: list[_Features], options: T
 
 
 def _align_pairs(
-    sequences: list[ClockedSequence], features: list[_Features], pairs: list[tuple[int, int]], options: TimingOptions, timing: PairwiseTiming
+    sequences: list[ClockedSequence], features: list[Features], pairs: list[tuple[int, int]], options: TimingOptions, timing: PairwiseTiming
 ) -> None:
     """DTW, lag refinement and observability of `pairs`, written into `timing` (batches on `workers` threads)."""
     scratch = threading.local()  # one DTW workspace per thread
@@ -504,7 +351,7 @@ def _align_pairs(
         return [_finish_dtw_job(job, r, sequences[job.i], sequences[job.j], features[job.i], features[job.j], options) for job, r in zip(jobs, results)]
 
     batches = _batches(pairs, features, options)
-    for results in _progress(thread_map(run, batches, options.workers), len(batches), "time alignment (DTW)", options.show_progress):
+    for results in progress(thread_map(run, batches, options.workers), len(batches), "time alignment (DTW)", options.show_progress):
         for result in results:
             _record(timing, result, options.checks)
 
@@ -517,7 +364,7 @@ def pairwise_time_alignment(sequences: list[ClockedSequence], options: TimingOpt
     searched at full rate on the lag-cost curve within `search_radius + stride − 1` samples.
     """
     timing = PairwiseTiming.empty([s.name for s in sequences])
-    features = [_features(s) for s in sequences]
+    features = [features_of(s) for s in sequences]
     _align_pairs(sequences, features, all_pairs(len(sequences)) if pairs is None else pairs, options, timing)
     timing.judge_videos(options.checks)
     timing.update_weights()
@@ -525,7 +372,7 @@ def pairwise_time_alignment(sequences: list[ClockedSequence], options: TimingOpt
 
 
 def _refine_predicted_pairs(
-    sequences: list[ClockedSequence], features: list[_Features], timing: PairwiseTiming, offsets_s: np.ndarray,
+    sequences: list[ClockedSequence], features: list[Features], timing: PairwiseTiming, offsets_s: np.ndarray,
     pairs: list[tuple[int, int]], options: TimingOptions,
 ) -> None:
     """Pairs aligned without DTW: the full-rate lag-cost curve within `_PREDICTED_RADIUS` of the lag
@@ -544,7 +391,7 @@ def _refine_predicted_pairs(
         return out
 
     blocks = [pairs[k : k + _REFINE_BLOCK] for k in range(0, len(pairs), _REFINE_BLOCK)]
-    for results in _progress(thread_map(run, blocks, options.workers), len(blocks), "time alignment (refine)", options.show_progress):
+    for results in progress(thread_map(run, blocks, options.workers), len(blocks), "time alignment (refine)", options.show_progress):
         for result in results:
             _record(timing, result, options.checks)
 
@@ -557,7 +404,7 @@ class TimeAlignment(NamedTuple):
 def align_times(sequences: list[ClockedSequence], options: TimingOptions) -> TimeAlignment:
     """Pairwise DTW on all pairs or a sparse graph (see the module docstring), then global offsets."""
     N = len(sequences)
-    features = [_features(s) for s in sequences]
+    features = [features_of(s) for s in sequences]
     pairwise = PairwiseTiming.empty([s.name for s in sequences])
     per_video = options.pairs_per_video
     sparse = per_video is not None and per_video < N - 1
@@ -763,21 +610,3 @@ def global_time_alignment(
         assert_never(method)
     confidence = timing_confidence(offsets, pairwise.offset_s, pairwise.weight, clock_fps, _pair_quality(pairwise, checks or ObservabilityChecks()))
     return GlobalTiming(offsets, inlier, confidence)
-
-
-def _progress(items: Iterable, total: int, description: str, show: bool) -> Iterable:
-    if not show or total < 2:
-        return items
-    from rich.progress import track
-
-    return track(items, total=total, description=description)
-
-
-def thread_map(function: Callable[[Any], Any], items: list, workers: int) -> Iterator[Any]:
-    """`map(function, items)` on `workers` threads, results in order (numpy releases the GIL in its
-    heavy operations, so independent pairs or videos run side by side)."""
-    if workers <= 1 or len(items) < 2:
-        yield from map(function, items)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(function, items)

@@ -381,7 +381,7 @@ def calibrate(tracks: list[MotionTrack], config: Optional[CalibrationConfig] = N
     alignment = align_times([prepared[i].take("sequence") for i in usable], _timing_options(config, clock_fps, len(usable)))
     pairwise, timing = alignment
     speeds = speed_factors(list(pairwise.evidence), np.array([e.rate for e in pairwise.evidence.values()]), len(usable))
-    for k in _time_failures(pairwise, timing):
+    for k in _time_failures(pairwise, timing, config.time_method):
         track = tracks[usable[k]]
         fps_reason = _fps_reason(track, speeds[k], len(usable), config.checks)
         excluded.add(track.name, "fps" if fps_reason else "time", fps_reason or _time_reason(k, pairwise, timing))
@@ -465,30 +465,31 @@ def _pair_name(pairwise: PairwiseTiming, pair: tuple[int, int], video: int) -> s
     return pairwise.names[pair[1] if pair[0] == video else pair[0]]
 
 
-def _time_failures(pairwise: PairwiseTiming, timing: GlobalTiming) -> list[int]:
-    """Videos whose offset is unobservable: not placed (no pair passed the checks), or placed while
-    most of its usable pairs contradict the global offsets (a cycle check that failed)."""
-    failures = []
-    for v in range(len(pairwise.names)):
-        if not np.isfinite(timing.offsets_s[v]):
-            failures.append(v)
-            continue
-        used = np.flatnonzero((pairwise.weight[v] > 0) & (np.arange(len(pairwise.names)) != v))
-        agreeing = np.count_nonzero(timing.inlier[v, used])
-        if len(used) >= 3 and agreeing < len(used) / 2:
-            failures.append(v)
-    return failures
+def _cycle_disagreement(v: int, pairwise: PairwiseTiming, timing: GlobalTiming) -> Optional[str]:
+    """A placed video most of whose usable pairs (three or more) contradict the global offsets."""
+    used = np.flatnonzero((pairwise.weight[v] > 0) & (np.arange(len(pairwise.names)) != v))
+    agreeing = int(np.count_nonzero(timing.inlier[v, used]))
+    if len(used) < 3 or agreeing >= len(used) / 2:
+        return None
+    return f"only {agreeing} of its {len(used)} usable pairs agree with the global offsets (cycle check)"
+
+
+def _time_failures(pairwise: PairwiseTiming, timing: GlobalTiming, method: str) -> list[int]:
+    """Videos whose offset is unobservable: not placed (no pair passed the checks), or, with the robust
+    (cycle-consistent) global solve, placed while most of its pairs contradict it. The paper's greedy
+    solve ignores cycles by design, so there a disagreement is a warning (`_observability`)."""
+    return [v for v in range(len(pairwise.names))
+            if not np.isfinite(timing.offsets_s[v]) or (method == "robust" and _cycle_disagreement(v, pairwise, timing))]
 
 
 def _time_reason(v: int, pairwise: PairwiseTiming, timing: GlobalTiming) -> str:
-    """Why video v's offset is unobservable: its own verdict, its best failed pair, or no overlap."""
+    """Why video v's offset is unobservable: its own verdict, its pairs' disagreement, its best failed
+    pair, or no overlap."""
     if v in pairwise.unobservable:
         return f"time offset unobservable: {pairwise.unobservable[v]}"
-    used = np.flatnonzero((pairwise.weight[v] > 0) & (np.arange(len(pairwise.names)) != v))
-    if np.isfinite(timing.offsets_s[v]) and len(used):
-        agreeing = int(np.count_nonzero(timing.inlier[v, used]))
-        return (f"time offset unobservable: only {agreeing} of its {len(used)} usable pairs agree with the global offsets "
-                "(cycle check): its motion does not fit the other videos'")
+    disagreement = _cycle_disagreement(v, pairwise, timing) if np.isfinite(timing.offsets_s[v]) else None
+    if disagreement is not None:
+        return f"time offset unobservable: {disagreement}: its motion does not fit the other videos'"
     failed = sorted((p for p in pairwise.problems if v in p), key=lambda p: -pairwise.evidence[p].quality)
     if not failed:
         return "time offset unobservable: no valid time overlap with the other videos (no pair shares enough frames with a visible person)"
@@ -537,6 +538,10 @@ def _observability(v: int, pairwise: PairwiseTiming, timing: GlobalTiming, speed
     if np.count_nonzero(np.isfinite(timing.offsets_s)) >= 3 and len(agreeing) < 2:
         time = "weak"
         warnings_.append(f"time offset rests on a single pair (with {_pair_name(pairwise, pair, v)}): not cross-checked by a cycle")
+    disagreement = _cycle_disagreement(v, pairwise, timing)
+    if disagreement is not None:  # only reached with the paper's greedy solve (robust: excluded)
+        time = "weak"
+        warnings_.append(f"time offset doubtful: {disagreement} (the paper's greedy Eq. 5 follows one tree of pairs)")
     if spread[0] < checks.min_position_spread_m:
         pose = "weak"
         warnings_.append(f"camera position weakly determined: across its view the people's pelvises spread only {spread[0]:.3f} m "

@@ -220,11 +220,12 @@ def scale(videos: list[int], frames: list[int], all_pairs_max: int, cache: Path,
 
 
 def plot_scale(rows: list[dict], path: Path) -> None:
-    """Seconds and peak RSS against the number of videos, per variant (log-log)."""
+    """Seconds (log-log) and peak RSS against the number of videos, per variant."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for variant, style in (("sparse", "s-"), ("all-pairs", "o--")):
@@ -239,7 +240,11 @@ def plot_scale(rows: list[dict], path: Path) -> None:
     axes[1].axhline(1.0, color="red", lw=0.8, ls="--", label="target ≤ 1 GB")
     for ax, label in zip(axes, ("calibrate() seconds", "peak RSS (GiB)")):
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        ax.set_yscale("log" if ax is axes[0] else "linear")
+        ax.set_xticks(sorted({r["videos"] for r in rows}))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(f"videos (× {rows[0]['frames']} frames)")
         ax.set_ylabel(label)
         ax.legend(fontsize=7)

@@ -397,6 +397,8 @@ def _refine_predicted_pairs(
 
 
 class TimeAlignment(NamedTuple):
+    """`align_times`' result: the pairwise evidence and the global offsets solved from it."""
+
     pairwise: PairwiseTiming
     timing: "GlobalTiming"
 

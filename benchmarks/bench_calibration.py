@@ -26,12 +26,24 @@ bearings). Errors are the Table 1 protocol (`humansync_ns.calibration.errors`).
 Run time: `calibrate()` on captures of N videos × F frames (default config and the paper's), the
 fastest of `--repeats` runs, the issue's target being 30 × 300 in under 10 s on this 2-core machine
 (shared with other jobs: the load average is recorded next to the numbers).
+
+Scale (`--scale`, issue 19 §3; writes `results/calibration_scale.json` + `.png`): captures of
+`--scale-videos` videos × `--scale-frames` frames (motion files only, `render_videos=False`, cached
+under `--scale-cache`), each calibrated in a fresh process that reads the motion files as
+humansync-calibrate does, so that its peak RSS is that of one calibration: the default (DTW on
+all pairs up to 25 videos, beyond that a sparse graph of pairs, `time_alignment.align_times`) and,
+up to `--scale-all-pairs-max` videos, DTW on all N(N−1)/2 pairs. Each row records wall and CPU
+seconds, peak RSS, the Table-1 errors and the load average before and after; the target is
+100 × 1800 in ≤ 10 s and ≤ 1 GB on 2 cores (`--workers 2`, one BLAS thread).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,8 +52,6 @@ import numpy as np
 
 from humansync_ns.calibration.calibrate import CalibrationConfig, calibrate
 from humansync_ns.calibration.errors import calibration_errors
-from humansync_ns.synthetic.capture import simulate_capture
-from humansync_ns.synthetic.config import SynthConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS_DIR, machine_info, write_results  # noqa: E402
@@ -73,6 +83,9 @@ def _rows(groups: tuple[str, ...] = GROUPS) -> dict[str, tuple[dict, dict]]:
 
 
 def _capture(seed: int, changes: dict):
+    from humansync_ns.synthetic.capture import simulate_capture
+    from humansync_ns.synthetic.config import SynthConfig
+
     changes = dict(changes)
     noise_free = changes.pop("noise_free", False)
     config = SynthConfig(seed=seed, render_videos=False, **changes)
@@ -119,6 +132,9 @@ def accuracy(seeds: int, groups: tuple[str, ...] = GROUPS) -> dict:
 def timing(video_counts: list[int], frame_counts: list[int], fixed_videos: int, fixed_frames: int, repeats: int) -> list[dict]:
     from rich.progress import track
 
+    from humansync_ns.synthetic.capture import simulate_capture
+    from humansync_ns.synthetic.config import SynthConfig
+
     cases = [(n, fixed_frames) for n in video_counts] + [(fixed_videos, f) for f in frame_counts if f != fixed_frames]
     out = []
     for videos, frames in track(cases, description="run time"):
@@ -139,6 +155,103 @@ def timing(video_counts: list[int], frame_counts: list[int], fixed_videos: int, 
             entry[f"{variant}_rotation_deg"] = calibration_errors(calibration, capture.ground_truth).mean_rotation_deg
         out.append(entry)
     return out
+
+
+SCALE_VARIANTS = {"sparse": {}, "all-pairs": {"all_pairs_up_to": 10**9}}
+
+
+def scale_capture(cache: Path, videos: int, frames: int) -> Path:
+    """The motion files and truth of a videos × frames capture (30 fps, 1 s start spread), generated
+    in a child process (the generator holds the clean bodies too) and cached."""
+    folder = cache / f"{videos}x{frames}"
+    if not (folder / "capture.json").is_file():
+        code = (
+            "import sys; from humansync_ns.synthetic.capture import generate_capture; from humansync_ns.synthetic.config import SynthConfig; "
+            f"generate_capture(SynthConfig(seed=7, num_cameras={videos}, duration_s={frames / 30.0}, start_spread_s=1.0, "
+            f"length_jitter_s=0.0, render_videos=False), sys.argv[1])"
+        )
+        subprocess.run([sys.executable, "-c", code, str(folder)], check=True)
+    return folder
+
+
+def calibrate_once(folder: Path, variant: str, workers: int) -> dict:
+    """One calibration of the capture in `folder` in this process (run in a child by `scale`): wall
+    and CPU seconds of `calibrate()`, peak RSS of the process, errors."""
+    from humansync_ns.calibration.calibration_io import load_calibration
+    from humansync_ns.motion.format import load_motion_dir
+
+    tracks = load_motion_dir(folder / "motion")
+    truth = load_calibration(folder / "ground_truth" / "ground_truth.json")
+    config = CalibrationConfig(workers=workers, **SCALE_VARIANTS[variant])
+    load_before = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
+    calibration = calibrate(tracks, config)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    errors = calibration_errors(calibration, truth)
+    pairs = calibration.pairwise_offset_s
+    return {
+        "videos": len(tracks), "frames": int(np.mean([t.num_frames for t in tracks])), "variant": variant, "workers": workers,
+        "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "rotation_deg": errors.mean_rotation_deg, "translation_pct": 100 * errors.mean_translation_frac,
+        "time_frames": errors.mean_time_frames, "excluded": len(calibration.excluded),
+        "warnings": sum(len(v.observability.warnings) for v in calibration.videos),
+        "pairs_with_offset": int((np.isfinite(pairs).sum() - len(pairs)) // 2),
+        "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
+    }
+
+
+def scale(videos: list[int], frames: list[int], all_pairs_max: int, cache: Path, workers: int) -> list[dict]:
+    rows = []
+    for n in videos:
+        for f in frames:
+            folder = scale_capture(cache, n, f)
+            for variant in SCALE_VARIANTS:
+                if variant == "all-pairs" and n > all_pairs_max:
+                    continue
+                env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+                child = subprocess.run([sys.executable, __file__, "--calibrate-once", str(folder), variant, str(workers)],
+                                       check=True, capture_output=True, text=True, env=env)
+                rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
+                r = rows[-1]
+                print(f"{n:4d} videos × {r['frames']} frames, {variant:9s}: {r['seconds']:7.1f} s (cpu {r['cpu_seconds']:.1f} s), "
+                      f"{r['peak_rss_mb']:6.0f} MB, rot {r['rotation_deg']:.4f}°, trans {r['translation_pct']:.3f} %, "
+                      f"time {r['time_frames']:.4f} fr, load {r['load_average_before']:.1f}→{r['load_average_after']:.1f}", flush=True)
+    return rows
+
+
+def plot_scale(rows: list[dict], path: Path) -> None:
+    """Seconds (log-log) and peak RSS against the number of videos, per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for variant, style in (("sparse", "s-"), ("all-pairs", "o--")):
+        chosen = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["videos"])
+        if not chosen:
+            continue
+        x = [r["videos"] for r in chosen]
+        axes[0].plot(x, [r["seconds"] for r in chosen], style, label=f"{variant} (wall)")
+        axes[0].plot(x, [r["cpu_seconds"] for r in chosen], style, alpha=0.4, label=f"{variant} (CPU)")
+        axes[1].plot(x, [r["peak_rss_mb"] / 1024 for r in chosen], style, label=variant)
+    axes[0].axhline(10.0, color="red", lw=0.8, ls="--", label="target 100 videos ≤ 10 s")
+    axes[1].axhline(1.0, color="red", lw=0.8, ls="--", label="target ≤ 1 GB")
+    for ax, label in zip(axes, ("calibrate() seconds", "peak RSS (GiB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log" if ax is axes[0] else "linear")
+        ax.set_xticks(sorted({r["videos"] for r in rows}))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(f"videos (× {rows[0]['frames']} frames)")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"calibration cost against the number of videos ({rows[0]['workers']} threads; load average in the JSON)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def plot(results: dict, path: Path) -> None:
@@ -214,7 +327,21 @@ def main() -> None:
                              "(people, cameras, moving camera, degraded appearance); 'default' always runs")
     parser.add_argument("--skip-timing", action="store_true", help="accuracy rows only")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "calibration.json")
+    parser.add_argument("--scale", action="store_true", help="only the scale rows (results/calibration_scale.json)")
+    parser.add_argument("--scale-videos", type=int, nargs="+", default=[10, 25, 50, 100, 200, 500])
+    parser.add_argument("--scale-frames", type=int, nargs="+", default=[1800])
+    parser.add_argument("--scale-all-pairs-max", type=int, default=100, help="largest capture also run with DTW on all pairs")
+    parser.add_argument("--scale-cache", type=Path, default=Path("/tmp/humansync_bench_scale"), help="generated captures")
+    parser.add_argument("--workers", type=int, default=2, help="threads of calibrate() in the scale rows")
+    parser.add_argument("--calibrate-once", nargs=3, metavar=("FOLDER", "VARIANT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.calibrate_once:
+        folder, variant, workers = args.calibrate_once
+        print(json.dumps(calibrate_once(Path(folder), variant, int(workers))))
+        return
+    if args.scale:
+        main_scale(args)
+        return
     results = {"machine": machine_info(), "settings": vars(args) | {"output": str(args.output)}}
     start = time.perf_counter()
     results["accuracy"] = accuracy(args.seeds, tuple(args.groups))
@@ -236,6 +363,27 @@ def main() -> None:
     for r in results["timing"]:
         print(f"{r['videos']:3d} videos × {r['frames']:4d} frames: improved {r['improved_s']:.2f} s, paper {r['paper_s']:.2f} s (load {r['load_average']:.1f})")
     print(f"wrote {args.output} and {args.output.with_suffix('.png')}")
+
+
+def main_scale(args: argparse.Namespace) -> None:
+    output = args.output if args.output != RESULTS_DIR / "calibration.json" else RESULTS_DIR / "calibration_scale.json"
+    results = {"machine": machine_info(), "settings": {k: v for k, v in vars(args).items() if k.startswith("scale") or k == "workers"}}
+    results["settings"]["blas_threads"] = 1
+    start = time.perf_counter()
+    results["rows"] = scale(args.scale_videos, args.scale_frames, args.scale_all_pairs_max, args.scale_cache, args.workers)
+    results["benchmark_seconds"] = time.perf_counter() - start
+    target = next((r for r in results["rows"] if r["videos"] == 100 and r["variant"] == "sparse"), None)
+    reference = next((r for r in results["rows"] if r["videos"] == 100 and r["variant"] == "all-pairs"), None)
+    results["targets"] = {
+        "100_videos_seconds": None if target is None else target["seconds"],
+        "100_videos_peak_rss_mb": None if target is None else target["peak_rss_mb"],
+        "100_videos_under_10s_and_1gb": None if target is None else target["seconds"] <= 10.0 and target["peak_rss_mb"] <= 1024.0,
+        "100_videos_not_less_accurate_than_all_pairs": None if target is None or reference is None else all(
+            target[k] <= reference[k] for k in ("rotation_deg", "translation_pct", "time_frames")),
+    }
+    write_results(output, results)
+    plot_scale(results["rows"], output.with_suffix(".png"))
+    print(f"wrote {output} and {output.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

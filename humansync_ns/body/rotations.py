@@ -68,14 +68,17 @@ def rotation_angle_deg(R_a: np.ndarray, R_b: np.ndarray) -> np.ndarray:
 
 
 def is_proper_rotation(R: np.ndarray, atol: float = 1e-4) -> np.ndarray:
-    """(..., 3, 3) → (...) bool: orthonormal (every entry of R Rᵀ − I within `atol`) with det +1.
+    """(..., 3, 3) → (...) bool: finite, orthonormal (every entry of R Rᵀ − I within `atol`) and with
+    det +1.
 
     A scaled, sheared or reflected matrix (or one with NaNs) is not: its "rotation angle" would be
     meaningless, and arccos clipping would even score a scaled identity as 0°.
     """
     R = np.asarray(R, dtype=np.float64)
+    finite = np.all(np.isfinite(R), axis=(-2, -1))
+    R = np.where(finite[..., None, None], R, 0.0)
     gram_error = np.abs(R @ np.swapaxes(R, -1, -2) - np.eye(3)).max(axis=(-2, -1))
-    return (gram_error <= atol) & (np.linalg.det(R) > 0)
+    return finite & (gram_error <= atol) & (np.linalg.det(R) > 0)
 
 
 def look_at_opencv(camera_center: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:

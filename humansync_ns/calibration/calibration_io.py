@@ -5,17 +5,56 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
+from humansync_ns.body.rotations import is_proper_rotation
+
 CALIBRATION_VERSION = 1
+MAX_FPS = 10_000.0
+"""Frame rates above this are refused on load: no video is that fast, and a file saying so would
+make every per-frame array downstream explode."""
 
 
 class CalibrationFormatError(ValueError):
     """A `calibration.json` does not follow `docs/formats.md`."""
+
+
+@dataclass
+class VideoObservability:
+    """What the calibration could determine for one video, and how well (docs/formats.md §3,
+    docs/checks_calibration.md). Numbers are NaN where they do not apply."""
+
+    time: str = "ok"
+    """"ok", or "weak": the offset is usable but rests on a single pair (no cycle check)."""
+    pose: str = "ok"
+    """"ok", or "weak": the camera's distance rests on the monocular depth alone (people in one spot)."""
+    warnings: list[str] = field(default_factory=list)
+    """Human-readable warnings (also printed by humansync-calibrate)."""
+    time_pairs: int = 0
+    """Pairs that fix its offset and agree with the global offsets."""
+    time_contrast: float = math.nan
+    """Of its best pair: 1 − cost at the best lag / cost at a typical lag (0: flat curve)."""
+    time_separation: float = math.nan
+    """Of its best pair: how far the next-best minimum of the lag-cost curve lies above the best
+    (1: no other minimum, 0: an equally good second lag)."""
+    motion_rms: float = math.nan
+    """Of its best pair: RMS change of the timing features in the overlap (metres per joint)."""
+    overlap_s: float = math.nan
+    """Of its best pair: shared time at the chosen lag, seconds."""
+    speed: float = math.nan
+    """Speed of its motion relative to the other videos (1: its fps label agrees with theirs)."""
+    body_scale: float = math.nan
+    """Median bone length relative to an average adult (1 for metres)."""
+    position_spread_m: float = math.nan
+    """Spread of the people's pelvises across its view (bearings' angular spread × distance) over the
+    bodies it shares with other videos, metres."""
+    rotation_spread_m: float = math.nan
+    """Thickness of its root-relative joint cloud (smallest principal spread), metres."""
 
 
 @dataclass
@@ -33,7 +72,11 @@ class VideoCalibration:
     width: int
     height: int
     confidence: float = 1.0
-    """In [0, 1]: how much the time alignment of this video is to be trusted."""
+    """In [0, 1]: how well its time offset is pinned down: the agreement of its pairs with the global
+    offsets (cycle consistency) times the quality of their lag-cost minima (contrast, lowered when a
+    second minimum comes close); with two videos only the quality counts."""
+    observability: Optional[VideoObservability] = None
+    """What the calibration could determine (None in files written before it was recorded)."""
 
     @property
     def is_moving(self) -> bool:
@@ -55,8 +98,10 @@ class Calibration:
     """(N, N) symmetric alignment cost."""
     pairwise_offset_s: Optional[np.ndarray] = None
     """(N, N) with offset_s[i, j] ≈ time_offset_s[j] − time_offset_s[i] from the pair alone."""
+    pairwise_problems: list[dict[str, Any]] = field(default_factory=list)
+    """Pairs aligned but not used, each {"videos": [a, b], "reason"}."""
     excluded: list[dict[str, str]] = field(default_factory=list)
-    """Videos left out, each {"name", "reason"}."""
+    """Videos left out, each {"name", "reason"} and, from the calibration, "check" (which check failed)."""
     method: dict[str, Any] = field(default_factory=dict)
     """The settings that produced it (for reports and reproducibility)."""
 
@@ -88,6 +133,8 @@ def calibration_to_dict(calibration: Calibration) -> dict[str, Any]:
         entry = asdict(video)
         entry["camera_to_world"] = video.camera_to_world
         entry["K"] = video.K
+        if video.observability is None:
+            del entry["observability"]
         videos.append(entry)
     out: dict[str, Any] = {"version": CALIBRATION_VERSION, "reference": calibration.reference, "videos": videos}
     if calibration.pairwise_cost is not None:
@@ -95,6 +142,7 @@ def calibration_to_dict(calibration: Calibration) -> dict[str, Any]:
             "names": list(calibration.pairwise_names),
             "cost": calibration.pairwise_cost,
             "offset_s": calibration.pairwise_offset_s,
+            "problems": list(calibration.pairwise_problems),
         }
     out["excluded"] = list(calibration.excluded)
     out["method"] = calibration.method
@@ -117,7 +165,10 @@ def _require(entry: dict, key: str, where: str) -> Any:
 def _matrix(value: Any, shapes: tuple[tuple[int, ...], ...], where: str, finite: bool = True) -> np.ndarray:
     """Parses a nested list; `finite=False` lets pairwise matrices mark unusable pairs with null."""
     if not finite:
-        value = [[np.nan if x is None else x for x in row] for row in value]
+        try:
+            value = [[np.nan if x is None else x for x in row] for row in value]
+        except TypeError as err:
+            raise CalibrationFormatError(f"{where}: not a list of rows ({err})") from err
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -130,7 +181,68 @@ def _matrix(value: Any, shapes: tuple[tuple[int, ...], ...], where: str, finite:
     return array
 
 
+_MISSING = object()
+
+
+def _number(entry: dict, key: str, where: str, positive: bool = False, low: float = -math.inf, high: float = math.inf, default: Any = _MISSING) -> float:
+    """A finite number in [low, high] (and > 0 when `positive`); `default` when the key is absent."""
+    value = _require(entry, key, where) if default is _MISSING else entry.get(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as err:
+        raise CalibrationFormatError(f"{where}: '{key}' must be a number, got {value!r}") from err
+    if not (math.isfinite(number) and low <= number <= high and (number > 0 or not positive)):
+        wanted = "a positive number" if positive else "a finite number"
+        bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) and math.isfinite(high) else (f" ≤ {high:g}" if math.isfinite(high) else (f" ≥ {low:g}" if math.isfinite(low) else ""))
+        raise CalibrationFormatError(f"{where}: '{key}' = {value!r} must be {wanted}{bounds}")
+    return number
+
+
+def _observability(value: Any, where: str) -> Optional[VideoObservability]:
+    if value is None:
+        return None
+    known = {f.name for f in fields(VideoObservability)}
+    if not isinstance(value, dict) or set(value) - known:
+        raise CalibrationFormatError(f"{where}: 'observability' must be an object with keys from {sorted(known)}")
+    return VideoObservability(**{k: (math.nan if v is None else v) for k, v in value.items()})
+
+
+def _video(entry: Any, index: int, source: str) -> VideoCalibration:
+    where = f"{source}: videos[{index}]"
+    if not isinstance(entry, dict):
+        raise CalibrationFormatError(f"{where}: must be an object")
+    name = str(_require(entry, "name", where))
+    where = f"{source}: video '{name}'"
+    c2w = _matrix(_require(entry, "camera_to_world", where), ((4, 4), (-1, 4, 4)), f"{where} camera_to_world")
+    num_frames = int(_number(entry, "num_frames", where, low=0.0, default=c2w.shape[0] if c2w.ndim == 3 else 0))
+    if c2w.ndim == 3 and c2w.shape[0] != num_frames:
+        raise CalibrationFormatError(f"{where}: {c2w.shape[0]} per-frame poses for num_frames={num_frames}")
+    bad = np.flatnonzero(~is_proper_rotation(c2w.reshape(-1, 4, 4)[:, :3, :3]))
+    if bad.size or np.any(np.abs(c2w.reshape(-1, 4, 4)[:, 3] - [0, 0, 0, 1]) > 1e-9):
+        frame = f" (frame {bad[0]}, {bad.size} such)" if c2w.ndim == 3 and bad.size else ""
+        raise CalibrationFormatError(f"{where} camera_to_world: not a rigid transform{frame}: the rotation part must be orthonormal "
+                                     "with determinant +1 and the last row [0, 0, 0, 1]")
+    K = _matrix(_require(entry, "K", where), ((3, 3),), f"{where} K")
+    if not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise CalibrationFormatError(f"{where} K: focal lengths K[0][0], K[1][1] must be positive, got {K[0, 0]:g}, {K[1, 1]:g}")
+    return VideoCalibration(
+        name=name,
+        fps=_number(entry, "fps", where, positive=True, high=MAX_FPS),
+        num_frames=num_frames,
+        time_offset_s=_number(entry, "time_offset_s", where),
+        camera_to_world=c2w,
+        K=K,
+        width=int(_number(entry, "width", where, low=0.0)),
+        height=int(_number(entry, "height", where, low=0.0)),
+        confidence=_number(entry, "confidence", where, low=0.0, high=1.0, default=1.0),
+        observability=_observability(entry.get("observability"), where),
+    )
+
+
 def calibration_from_dict(data: dict[str, Any], source: str = "<dict>") -> Calibration:
+    """Parses and validates a calibration.json's content; errors name `source` and the field."""
+    if not isinstance(data, dict):
+        raise CalibrationFormatError(f"{source}: must be a JSON object")
     version = data.get("version", CALIBRATION_VERSION)
     if version != CALIBRATION_VERSION:
         raise CalibrationFormatError(f"{source}: unsupported version {version} (this humansync reads {CALIBRATION_VERSION})")
@@ -138,29 +250,11 @@ def calibration_from_dict(data: dict[str, Any], source: str = "<dict>") -> Calib
     raw_videos = _require(data, "videos", source)
     if not isinstance(raw_videos, list) or not raw_videos:
         raise CalibrationFormatError(f"{source}: 'videos' must be a non-empty list")
-    videos = []
-    for i, entry in enumerate(raw_videos):
-        where = f"{source}: videos[{i}]"
-        name = str(_require(entry, "name", where))
-        where = f"{source}: video '{name}'"
-        c2w = _matrix(_require(entry, "camera_to_world", where), ((4, 4), (-1, 4, 4)), f"{where} camera_to_world")
-        num_frames = int(entry.get("num_frames", c2w.shape[0] if c2w.ndim == 3 else 0))
-        if c2w.ndim == 3 and c2w.shape[0] != num_frames:
-            raise CalibrationFormatError(f"{where}: {c2w.shape[0]} per-frame poses for num_frames={num_frames}")
-        videos.append(
-            VideoCalibration(
-                name=name,
-                fps=float(_require(entry, "fps", where)),
-                num_frames=num_frames,
-                time_offset_s=float(_require(entry, "time_offset_s", where)),
-                camera_to_world=c2w,
-                K=_matrix(_require(entry, "K", where), ((3, 3),), f"{where} K"),
-                width=int(_require(entry, "width", where)),
-                height=int(_require(entry, "height", where)),
-                confidence=float(entry.get("confidence", 1.0)),
-            )
-        )
+    videos = [_video(entry, i, source) for i, entry in enumerate(raw_videos)]
     names = [v.name for v in videos]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise CalibrationFormatError(f"{source}: video name(s) {duplicated} appear more than once in 'videos'")
     if reference not in names:
         raise CalibrationFormatError(f"{source}: reference '{reference}' is not one of the videos {names}")
     pairwise = data.get("pairwise")
@@ -170,6 +264,7 @@ def calibration_from_dict(data: dict[str, Any], source: str = "<dict>") -> Calib
         calibration.pairwise_names = list(pairwise["names"])
         calibration.pairwise_cost = _matrix(pairwise.get("cost"), ((n, n),), f"{source}: pairwise cost", finite=False)
         calibration.pairwise_offset_s = _matrix(pairwise.get("offset_s"), ((n, n),), f"{source}: pairwise offset_s", finite=False)
+        calibration.pairwise_problems = list(pairwise.get("problems", []))
     return calibration
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from typing_extensions import assert_never
 
 from humansync_ns.calibration.bundle import refine_bearings
-from humansync_ns.calibration.sim3 import DegenerateAlignmentError, Sim3, fit_rotation, robust_umeyama, umeyama
+from humansync_ns.calibration.sim3 import DegenerateAlignmentError, Sim3, robust_umeyama, rotation_from_covariance, umeyama
 from humansync_ns.motion.joints import JOINT_INDEX
 
 PoseMethod = Literal["procrustes", "bearings"]
@@ -77,7 +77,8 @@ def align_poses(
     if joints.shape != (N, S, P, 24, 3):
         raise ValueError(f"align_poses: joints must have shape {(N, S, P, 24, 3)}, got {joints.shape}")
     valid = valid & np.all(np.isfinite(joints), axis=(-2, -1))
-    joints = np.where(valid[..., None, None], joints, 0.0)
+    if np.any(joints[~valid]):  # the methods need zeros there; copy only then (the array can be large)
+        joints = np.where(valid[..., None, None], joints, 0.0)
     centers = np.zeros((N, S, 3)) if camera_centers is None else np.nan_to_num(np.asarray(camera_centers, dtype=np.float64))
     if options.method == "procrustes":
         return procrustes_poses(joints, valid, reference, options)
@@ -134,20 +135,24 @@ def procrustes_poses(joints: np.ndarray, valid: np.ndarray, reference: int, opti
 
 
 def _robust_rotation(src: np.ndarray, dst: np.ndarray, options: PoseOptions) -> np.ndarray:
-    """`fit_rotation` on bodies (n, 24, 3), with trimmed refits dropping whole bodies when robust."""
+    """Kabsch on bodies (n, 24, 3), with trimmed refits dropping whole bodies when robust.
+
+    A refit's covariance is the full one minus the dropped bodies' (a tenth of them), not a new sum."""
     src_flat, dst_flat = src.reshape(-1, 3), dst.reshape(-1, 3)
-    R = fit_rotation(src_flat, dst_flat)
+    covariance = dst_flat.T @ src_flat
+    R = rotation_from_covariance(covariance)
     if not options.robust:
         return R
     keep = np.ones(len(src), dtype=bool)
     for _ in range(3):
-        residual = np.linalg.norm(src @ R.T - dst, axis=-1).mean(-1)  # per body
-        limit = min(np.quantile(residual, 1.0 - options.trim_fraction), 3.0 * np.median(residual))
-        new_keep = residual <= limit + 1e-12
+        d = src_flat @ R.T - dst_flat
+        residual = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2).reshape(len(src), -1).mean(-1)  # per body
+        median, upper = np.quantile(residual, [0.5, 1.0 - options.trim_fraction])
+        new_keep = residual <= min(upper, 3.0 * median) + 1e-12
         if np.count_nonzero(new_keep) < 3 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-        R = fit_rotation(src[keep].reshape(-1, 3), dst[keep].reshape(-1, 3))
+        R = rotation_from_covariance(covariance - dst[~keep].reshape(-1, 3).T @ src[~keep].reshape(-1, 3))
     return R
 
 
@@ -159,37 +164,41 @@ def root_relative_rotations(joints: np.ndarray, valid: np.ndarray, reference: in
     """
     N = valid.shape[0]
     rel = joints - joints[..., _PELVIS : _PELVIS + 1, :]
-    rel = np.where(valid[..., None, None], rel, 0.0)
+    rel[~valid] = 0.0
     rotations: list[Optional[np.ndarray]] = [None] * N
     rotations[reference] = np.eye(3)
     reasons: dict[int, str] = {}
-    world = np.zeros_like(rel)
-    world[reference] = rel[reference]
+
+    def world(v: int) -> np.ndarray:
+        """Video v's bodies rotated into the reference frame (recomputed: a stored copy of all of
+        them would double the memory of the largest array here)."""
+        return (rel[v].reshape(-1, 3) @ rotations[v].T).reshape(rel[v].shape)
+
     world_valid = np.zeros_like(valid)
     world_valid[reference] = valid[reference]
-    total, count = world.sum(0), world_valid.sum(0)  # running sums of the aligned bodies
+    total, count = rel[reference].copy(), world_valid.sum(0)  # running sums of the aligned bodies
     for iteration in range(1 + options.rotation_iterations):
         for v in _alignment_order(valid, reference):
             if iteration > 0 and rotations[v] is None:
                 continue
-            own_total, own_count = total - world[v], count - world_valid[v]
+            own_total, own_count = (total - world(v) if world_valid[v].any() else total), count - world_valid[v]
             if iteration == 0 and np.count_nonzero(valid[reference] & valid[v]) >= options.min_samples:
-                target, target_valid = rel[reference], valid[reference]
+                mask = valid[v] & valid[reference]
+                target = rel[reference][mask]
             else:
-                target, target_valid = own_total / np.maximum(own_count, 1)[..., None, None], own_count > 0
-            mask = valid[v] & target_valid
+                mask = valid[v] & (own_count > 0)
+                target = own_total[mask] / own_count[mask][:, None, None]  # mean of the others' bodies
             if np.count_nonzero(mask) < options.min_samples:
                 reasons[v] = f"only {np.count_nonzero(mask)} synchronized bodies shared with the aligned videos (need {options.min_samples})"
                 continue
             try:
-                R = _robust_rotation(rel[v][mask], target[mask], options)
+                R = _robust_rotation(rel[v][mask], target, options)
             except DegenerateAlignmentError as err:
                 reasons[v] = f"degenerate body pose for the rotation fit ({err})"
                 continue
             rotations[v] = R
-            world[v] = rel[v] @ R.T
             world_valid[v] = valid[v]
-            total, count = own_total + world[v], own_count + world_valid[v]
+            total, count = own_total + world(v), own_count + world_valid[v]
             reasons.pop(v, None)
     return rotations, reasons
 

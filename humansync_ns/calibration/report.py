@@ -5,7 +5,8 @@
   coloured by confidence.
 - `top_view.png`: camera centres and viewing directions seen from above, with the people's paths
   (pelvis) as the reference video saw them.
-- `report.md`: per-video table, excluded videos, method, and the errors when truth is given.
+- `report.md`: per-video table, warnings, excluded videos (with the check that failed), method,
+  and the errors when truth is given.
 
 matplotlib is imported inside the functions (Agg backend), so importing this module stays light.
 """
@@ -139,8 +140,11 @@ def _markdown(calibration: Calibration, images: list[Path], errors: Optional[Cal
         centre = ", ".join(f"{x:+.2f}" for x in v.camera_to_world_at(0)[:3, 3])
         lines.append(f"| {v.name} | {v.fps:g} | {v.num_frames} | {v.time_offset_s:+.4f} | {v.confidence:.2f} | {centre} | {v.is_moving} |")
     lines.append("")
+    warned = [(v.name, w) for v in calibration.videos if v.observability is not None for w in v.observability.warnings]
+    if warned:
+        lines += ["## Warnings", ""] + [f"- **{name}**: {w}" for name, w in warned] + [""]
     if calibration.excluded:
-        lines += ["## Excluded videos", ""] + [f"- **{e['name']}**: {e['reason']}" for e in calibration.excluded] + [""]
+        lines += ["## Excluded videos", ""] + [f"- **{e['name']}** ({e.get('check', '?')}): {e['reason']}" for e in calibration.excluded] + [""]
     if errors is not None:
         lines += [
             "## Errors against ground truth (Table 1 protocol)",

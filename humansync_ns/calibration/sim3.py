@@ -121,7 +121,12 @@ def fit_rotation(src: np.ndarray, dst: np.ndarray, weights: Optional[np.ndarray]
     src, dst, w = _check_points(src, dst, weights)
     if np.count_nonzero(w) < 2:
         raise DegenerateAlignmentError(f"rotation needs at least 2 weighted points, got {np.count_nonzero(w)}")
-    cov = (dst * w[:, None]).T @ src
+    return rotation_from_covariance((dst * w[:, None]).T @ src)
+
+
+def rotation_from_covariance(cov: np.ndarray) -> np.ndarray:
+    """Kabsch: the rotation R (3, 3) maximising tr(Rᵀ cov) for `cov = Σ w dst srcᵀ`, i.e. minimising
+    Σ w ‖R src − dst‖²; raises `DegenerateAlignmentError` when the points are collinear."""
     R, _ = _rotation_from_covariance(cov, False, "rotation")
     return R
 

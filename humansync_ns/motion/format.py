@@ -7,12 +7,14 @@ calibration never depends on which estimator produced the motion. The format is 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from humansync_ns.body.rotations import is_proper_rotation
 from humansync_ns.motion.joints import NUM_BODY_JOINTS, NUM_JOINTS
 
 SMPL_PARAM_KEYS = ("global_orient", "body_pose", "betas", "transl")
@@ -138,13 +140,33 @@ def validate_track(track: MotionTrack) -> None:
         if value is not None and int(value) <= 0:
             raise _fail(src, key, f"must be a positive pixel count, got {value}")
     if track.frame_times is not None:
-        _check_shape(src, "frame_times", track.frame_times, (T,))
-        if not np.all(np.isfinite(track.frame_times)) or np.any(np.diff(track.frame_times) <= 0):
-            raise _fail(src, "frame_times", "must be finite and strictly increasing")
+        _check_frame_times(src, track.frame_times, T, track.fps)
     if track.world_to_camera is not None:
         _check_shape(src, "world_to_camera", track.world_to_camera, (T, 4, 4))
         if not np.all(np.isfinite(track.world_to_camera)):
             raise _fail(src, "world_to_camera", "contains NaN or inf")
+        bad = np.flatnonzero(~is_proper_rotation(track.world_to_camera[:, :3, :3]))
+        if bad.size or np.any(np.abs(track.world_to_camera[:, 3] - [0.0, 0.0, 0.0, 1.0]) > 1e-9):
+            where = f"row {bad[0]} ({bad.size} such row(s))" if bad.size else "the last row of some frames"
+            raise _fail(src, "world_to_camera", f"must be rigid (rotation part orthonormal with det +1, last row [0, 0, 0, 1]); "
+                        f"not so at {where} (a scaled rotation?)")
+
+
+_FRAME_INTERVAL_TOLERANCE = 4.0
+"""The median interval of `frame_times` may differ from 1/fps by at most this factor."""
+
+
+def _check_frame_times(source: str, frame_times: np.ndarray, num_frames: int, fps: float) -> None:
+    """Shape, finite, strictly increasing, and in seconds: the median interval must match 1/fps
+    within `_FRAME_INTERVAL_TOLERANCE` (milliseconds give 1000×)."""
+    _check_shape(source, "frame_times", frame_times, (num_frames,))
+    if not np.all(np.isfinite(frame_times)) or np.any(np.diff(frame_times) <= 0):
+        raise _fail(source, "frame_times", "must be finite and strictly increasing")
+    if num_frames > 1:
+        ratio = float(np.median(np.diff(frame_times))) * fps
+        if not 1.0 / _FRAME_INTERVAL_TOLERANCE <= ratio <= _FRAME_INTERVAL_TOLERANCE:
+            raise _fail(source, "frame_times", f"median interval {np.median(np.diff(frame_times)):.4g} is {ratio:.3g}× the frame "
+                        f"interval 1/fps = {1.0 / fps:.4g} s: frame_times must be in seconds (milliseconds give 1000×), or 'fps' is wrong")
 
 
 def _check_finite_where_valid(source: str, key: str, value: np.ndarray, valid: np.ndarray) -> None:
@@ -217,23 +239,92 @@ def save_motion(track: MotionTrack, path: str | Path) -> Path:
         value = getattr(track, key)
         if value is not None:
             arrays[key] = np.int64(value)
-    np.savez_compressed(path, **arrays)
+    with open(path, "wb") as file:  # a path, not a name: numpy would append ".npz" to "cam00.NPZ"
+        np.savez_compressed(file, **arrays)
     return path
 
 
-def load_motion_dir(directory: str | Path) -> list[MotionTrack]:
-    """All `*.npz` motion files of a folder, sorted by name; errors name the failing file."""
+_STALE_AFTER_S = 3600.0
+"""A motion file written this much earlier than the newest one in its folder gets a note."""
+
+
+@dataclass
+class MotionDirListing:
+    """What a motion folder holds: the files `load_motion_dir` reads, the ones it leaves alone and why,
+    and notes on files it reads that look left over from an earlier run."""
+
+    directory: Path
+    files: list[Path]
+    """Motion files to read (`*.npz`, any case), sorted by name."""
+    skipped: dict[Path, str]
+    """Entries not read, and why."""
+    notes: dict[Path, str]
+    """Files read that deserve a look (e.g. much older than the others)."""
+
+    def messages(self) -> list[str]:
+        """One line per skipped entry and per note."""
+        return [f"{self.directory}: skipped {p.name}: {why}" for p, why in self.skipped.items()] + [
+            f"{self.directory}: note on {p.name}: {note}" for p, note in self.notes.items()
+        ]
+
+
+def _skip_reason(path: Path) -> Optional[str]:
+    name = path.name
+    if path.is_dir():
+        return "a folder"
+    if name.startswith("._"):
+        return "macOS metadata file (AppleDouble), not motion"
+    if name.startswith("."):
+        return "hidden file"
+    if path.suffix.lower() != ".npz":
+        return "not a .npz motion file"
+    return None
+
+
+def scan_motion_dir(directory: str | Path) -> MotionDirListing:
+    """Lists a motion folder without reading the files; errors name the folder (or the clashing files)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise MotionFormatError(f"{directory}: motion folder does not exist")
-    paths = sorted(directory.glob("*.npz"))
-    if not paths:
-        raise MotionFormatError(f"{directory}: no *.npz motion files found")
-    tracks = [load_motion(p) for p in paths]
+    files, skipped = [], {}
+    for path in sorted(directory.iterdir()):
+        reason = _skip_reason(path)
+        if reason is None:
+            files.append(path)
+        else:
+            skipped[path] = reason
+    stems = [p.stem for p in files]
+    clashes = sorted(p.name for p in files if stems.count(p.stem) > 1)
+    if clashes:
+        raise MotionFormatError(f"{directory}: {clashes} would be the same video; keep one of them")
+    if not files:
+        seen = f" (found only: {', '.join(p.name for p in skipped)})" if skipped else ""
+        raise MotionFormatError(f"{directory}: no *.npz motion files found{seen}")
+    times = {p: p.stat().st_mtime for p in files}
+    newest = max(files, key=times.__getitem__)
+    notes = {
+        p: f"written {(times[newest] - t) / 3600:.1f} h before {newest.name}: left over from an earlier run? (it is read)"
+        for p, t in times.items()
+        if times[newest] - t > _STALE_AFTER_S
+    }
+    return MotionDirListing(directory, files, skipped, notes)
+
+
+def load_motion_dir(directory: str | Path, listing: Optional[MotionDirListing] = None) -> list[MotionTrack]:
+    """The motion files of a folder (`scan_motion_dir`), sorted by name; errors name the failing file.
+
+    Without a `listing`, the folder is scanned here and each skipped entry and note is issued as a
+    Python warning, so no file is ignored silently.
+    """
+    if listing is None:
+        listing = scan_motion_dir(directory)
+        for message in listing.messages():
+            warnings.warn(message, stacklevel=2)
+    tracks = [load_motion(p) for p in listing.files]
     counts = {t.name: t.num_people for t in tracks}
     if len(set(counts.values())) > 1:
         raise MotionFormatError(
-            f"{directory}: motion files disagree on the number of people {counts}; person p must be the "
+            f"{listing.directory}: motion files disagree on the number of people {counts}; person p must be the "
             "same person in every file (pad with valid=False rows, or use a person mapping when importing)"
         )
     return tracks

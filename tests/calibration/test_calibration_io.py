@@ -7,6 +7,7 @@ from humansync_ns.calibration.calibration_io import (
     Calibration,
     CalibrationFormatError,
     VideoCalibration,
+    VideoObservability,
     load_calibration,
     save_calibration,
 )
@@ -20,7 +21,8 @@ def make_calibration() -> Calibration:
         reference="cam00",
         videos=[
             VideoCalibration("cam00", 30.0, 90, 0.0, np.eye(4), K, 160, 120, 1.0),
-            VideoCalibration("cam01", 24.0, 3, -1.25, moving, K, 160, 120, 0.5),
+            VideoCalibration("cam01", 24.0, 3, -1.25, moving, K, 160, 120, 0.5,
+                             VideoObservability(time="weak", warnings=["time offset weakly determined"], time_pairs=1, time_contrast=0.4)),
         ],
         pairwise_names=["cam00", "cam01"],
         pairwise_cost=np.array([[0.0, np.inf], [np.inf, 0.0]]),
@@ -41,6 +43,14 @@ def test_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.video("cam00").camera_to_world_at(5), np.eye(4))
     assert np.isnan(loaded.pairwise_cost[0, 1])  # unusable pair survives as null
     assert loaded.excluded[0]["name"] == "cam02" and loaded.method["time_method"] == "robust"
+    record = moving.observability
+    assert record.time == "weak" and record.warnings == ["time offset weakly determined"] and record.time_contrast == 0.4
+    assert np.isnan(record.body_scale)  # NaN fields survive as null
+    assert loaded.video("cam00").observability is None and "observability" not in json.loads(path.read_text())["videos"][0]
+
+
+def _rotation_scaled(d):
+    d["videos"][0]["camera_to_world"][0][0] = 5.0
 
 
 @pytest.mark.parametrize(
@@ -53,6 +63,16 @@ def test_round_trip(tmp_path):
         (lambda d: d["videos"][1].update(num_frames=5), "3 per-frame poses for num_frames=5"),
         (lambda d: d["videos"][0]["camera_to_world"][0].__setitem__(0, None), "video 'cam00' camera_to_world: contains NaN"),
         (lambda d: d.update(version=7), "unsupported version 7"),
+        # Issue 18 §4: values that parse but make no sense are refused, naming the field.
+        (lambda d: d["videos"][0].update(fps=0), "video 'cam00': 'fps' = 0 must be a positive number"),
+        (lambda d: d["videos"][0].update(fps=1e9), "video 'cam00': 'fps' = 1000000000.0 must be a positive number ≤ 10000"),
+        (lambda d: d["videos"][1].update(time_offset_s=None), "video 'cam01': 'time_offset_s' must be a number, got None"),
+        (lambda d: d["videos"][1].update(time_offset_s="inf"), "video 'cam01': 'time_offset_s' = 'inf' must be a finite number"),
+        (lambda d: d["videos"][0]["K"][1].__setitem__(1, -150.0), "video 'cam00' K: focal lengths"),
+        (_rotation_scaled, "video 'cam00' camera_to_world: not a rigid transform"),
+        (lambda d: d["videos"][1]["camera_to_world"][2][0].__setitem__(0, -1.0), "camera_to_world: not a rigid transform (frame 2, 1 such)"),
+        (lambda d: d["videos"].append(dict(d["videos"][0])), "video name(s) ['cam00'] appear more than once"),
+        (lambda d: d["videos"][0].update(observability={"colour": 1}), "video 'cam00': 'observability' must be an object"),
     ],
 )
 def test_bad_files_name_file_and_field(tmp_path, mutate, message):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from humansync_ns.calibration.lag_curve import parabola_vertex
 from humansync_ns.calibration.time_alignment import (
     ClockedSequence,
     TimingOptions,
@@ -10,7 +11,6 @@ from humansync_ns.calibration.time_alignment import (
     global_time_alignment,
     greedy_global_alignment,
     pairwise_time_alignment,
-    parabola_vertex,
     timing_confidence,
 )
 

@@ -11,7 +11,7 @@
 4. Videos that cannot be calibrated (no valid frames, a body of the wrong size, a wrong fps label,
    an unobservable offset or pose) are listed in `Calibration.excluded` with the check that failed
    and the reason; they never get a made-up pose or offset. The others carry their
-   `VideoObservability` and any warnings (`observability.py`, docs/checks_calibration.md).
+   `VideoObservability` and any warnings (`observability.py`, docs/checks.md §6).
 
 The reference video gets offset 0 and, for a static camera, the identity pose: the world is its
 camera frame (OpenCV axes, metres).
@@ -119,7 +119,7 @@ class CalibrationConfig:
     """Refuse inputs whose resampled motion would need more memory than this (e.g. a wrong fps or
     time unit), before allocating it."""
     checks: ObservabilityChecks = field(default_factory=ObservabilityChecks)
-    """Thresholds of the observability and sanity checks (docs/checks_calibration.md)."""
+    """Thresholds of the observability and sanity checks (docs/checks.md §6)."""
     workers: int = 0
     """Threads for the per-video and per-pair work (0: one per CPU core, at most 8); results do not depend on it."""
     show_progress: bool = False

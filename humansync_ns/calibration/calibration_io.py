@@ -27,7 +27,7 @@ class CalibrationFormatError(ValueError):
 @dataclass
 class VideoObservability:
     """What the calibration could determine for one video, and how well (docs/formats.md §3,
-    docs/checks_calibration.md). Numbers are NaN where they do not apply."""
+    docs/checks.md §6). Numbers are NaN where they do not apply."""
 
     time: str = "ok"
     """"ok", or "weak": the offset is usable but rests on a single pair (no cycle check)."""

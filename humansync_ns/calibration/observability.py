@@ -20,7 +20,7 @@ checks here turn each of those into a measured quantity with a threshold:
   fps label is off and what would fit). Rotations are checked where they are read
   (`motion.format.validate_track`, `calibration_io`).
 
-`docs/checks_calibration.md` explains the checks to users; `docs/formats.md` the recorded fields.
+`docs/checks.md` §6 explains the checks to users; `docs/formats.md` the recorded fields.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ lag's dip are not second minima."""
 class ObservabilityChecks:
     """Thresholds of the observability and sanity checks. The defaults raise no alarm on the synthetic
     captures of the test suite and the benchmarks (up to SMPL noise σ = 0.2 with 8 videos) and catch
-    every input of issue 18's table (docs/checks_calibration.md)."""
+    every input of issue 18's table (docs/checks.md §6)."""
 
     min_time_contrast: float = 0.1
     """A video's offset is unobservable when even its best pair's lag-cost minimum is shallower than

@@ -7,7 +7,7 @@
 Reads the neutral motion files (`docs/formats.md` §1; it says which files of the folder it reads
 and which it skips), writes `calibration.json` (§3), prints a summary table, a warning per video
 whose offset or pose is only weakly determined and the reason for each video left out
-(docs/checks_calibration.md) and, with `--report-dir`, plots and a markdown report. `--strict`
+(docs/checks.md §6) and, with `--report-dir`, plots and a markdown report. `--strict`
 fails instead when any video cannot be calibrated.
 """
 

@@ -28,7 +28,7 @@ import torch.distributed as dist
 
 from humansync_ns.dataparser.frame_cache import FrameCache, load_frame_uint8
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
-from humansync_ns.dataparser.pixel_weights import load_or_compute_weights
+from humansync_ns.dataparser.pixel_weights import frame_difference_weights, load_or_compute_background, load_or_compute_weights
 from humansync_ns.dataparser.ray_sampling import PixelDistribution, RotatingSubset, rank_images, rank_seed, sample_rays
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.configs.dataparser_configs import AnnotatedDataParserUnion
@@ -78,15 +78,16 @@ def load_frame_key(key: FrameKey) -> torch.Tensor:
 class _SplitSampling:
     """Sampling state of one split: the images this process draws from, its rotating subset (of
     positions in `images`), the subset's decoded frames and, with importance sampling, each video's
-    pixel distribution."""
+    pixel distribution (per-video weights) or background (per-frame weights)."""
 
     dataset: HumanSyncDataset
     images: List[int]
     subset: RotatingSubset
     ray_generator: RayGenerator
     video_distributions: Optional[Dict[int, PixelDistribution]] = None
+    video_backgrounds: Optional[Dict[int, Optional[np.ndarray]]] = None
     frames: List[torch.Tensor] = field(default_factory=list)
-    distributions: Optional[List[PixelDistribution]] = None
+    distributions: Optional[List[Optional[PixelDistribution]]] = None
 
 
 @dataclass
@@ -110,11 +111,16 @@ class HumanSyncDataManagerConfig(VanillaDataManagerConfig):
     loader_threads: int = 2
     """Threads decoding frames when a subset rotates."""
     importance_sampling: bool = False
-    """Sample dynamic pixels more often (per-video temporal-variance weights, cached next to the data)."""
+    """Sample dynamic pixels more often (weights of `importance_weights`, cached next to the data)."""
+    importance_weights: Literal["video", "frame"] = "video"
+    """video: one weight map per video, high wherever the people ever are (temporal variance); frame:
+    a map per frame, high where the people are in that frame (its difference to the video's
+    background), so several times more rays land on them (pixel_weights.py)."""
     importance_num_frames: int = 24
-    """Frames per video used to compute the weights."""
+    """Frames per video used to compute the weights (or the background)."""
     importance_gamma: float = 0.03
-    """Temporal std (colours in [0, 1]) at which a pixel counts as half dynamic."""
+    """Temporal std (per-video weights) or difference to the background (per-frame weights), colours
+    in [0, 1], at which a pixel counts as half dynamic."""
     importance_floor: float = 0.05
     """Weight of a fully static pixel (1 for a fully dynamic one)."""
     seed: int = 0
@@ -188,8 +194,11 @@ class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
         self.train_sampling = _SplitSampling(
             self.train_dataset, images, RotatingSubset(len(images), size, config.train_num_times_to_repeat_images, self.seed),
             self.train_ray_generator,
-            self._build_distributions(self.train_dataset) if config.importance_sampling else None,
         )
+        if config.importance_sampling and config.importance_weights == "video":
+            self.train_sampling.video_distributions = self._build_distributions(self.train_dataset)
+        elif config.importance_sampling and config.importance_weights == "frame":
+            self.train_sampling.video_backgrounds = self._build_backgrounds(self.train_dataset)
 
     def setup_eval(self):
         config = self.config
@@ -203,22 +212,48 @@ class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
         self.fixed_indices_eval_dataloader = FixedIndicesEvalDataloader(input_dataset=self.eval_dataset, device=self.device)
         self.eval_dataloader = RandIndicesEvalDataloader(input_dataset=self.eval_dataset, device=self.device)
 
-    def _build_distributions(self, dataset: HumanSyncDataset) -> dict[int, PixelDistribution]:
-        """One pixel distribution per video of `dataset` (weights cached on disk next to the data)."""
-        metadata = dataset.metadata
-        video_index = metadata["video_index"].numpy()
+    def _video_frame_keys(self, dataset: HumanSyncDataset) -> Dict[int, List[FrameKey]]:
+        """Each video's frame keys in time order."""
+        video_index = dataset.metadata["video_index"].numpy()
+        return {v: [dataset.frame_key(int(i)) for i in np.flatnonzero(video_index == v)] for v in np.unique(video_index).tolist()}
+
+    @property
+    def _data_root(self) -> Path:
         data_root = Path(self.config.dataparser.data)
-        data_root = data_root.parent if data_root.suffix == ".json" else data_root
-        distributions = {}
-        for v in np.unique(video_index).tolist():
-            rows = np.flatnonzero(video_index == v)
-            keys = [dataset.frame_key(int(i)) for i in rows]
-            weights = load_or_compute_weights(
-                data_root, metadata["video_names"][v], keys[0][1], keys[0][2], v in metadata["moving_videos"], keys,
-                load_frame_key, self.config.importance_num_frames, self.config.importance_gamma, self.config.importance_floor,
+        return data_root.parent if data_root.suffix == ".json" else data_root
+
+    def _build_distributions(self, dataset: HumanSyncDataset) -> Dict[int, PixelDistribution]:
+        """One pixel distribution per video of `dataset` (weights cached on disk next to the data)."""
+        metadata, config = dataset.metadata, self.config
+        return {
+            v: PixelDistribution(load_or_compute_weights(
+                self._data_root, metadata["video_names"][v], keys[0][1], keys[0][2], v in metadata["moving_videos"], keys,
+                load_frame_key, config.importance_num_frames, config.importance_gamma, config.importance_floor,
+            ))
+            for v, keys in self._video_frame_keys(dataset).items()
+        }
+
+    def _build_backgrounds(self, dataset: HumanSyncDataset) -> Dict[int, Optional[np.ndarray]]:
+        """Each video's background (None for a moving camera), cached on disk next to the data."""
+        metadata = dataset.metadata
+        return {
+            v: load_or_compute_background(
+                self._data_root, metadata["video_names"][v], keys[0][1], keys[0][2], v in metadata["moving_videos"], keys,
+                load_frame_key, self.config.importance_num_frames,
             )
-            distributions[v] = PixelDistribution(weights)
-        return distributions
+            for v, keys in self._video_frame_keys(dataset).items()
+        }
+
+    def _frame_distributions(self, sampling: "_SplitSampling", videos: List[int]) -> List[Optional[PixelDistribution]]:
+        """Per-frame distributions of the subset's frames (uniform where a video has no background)."""
+        assert sampling.video_backgrounds is not None
+        config = self.config
+        return [
+            None if background is None else PixelDistribution(
+                frame_difference_weights(frame.numpy(), background, config.importance_gamma, config.importance_floor)
+            )
+            for frame, background in zip(sampling.frames, (sampling.video_backgrounds[v] for v in videos))
+        ]
 
     def _next_batch(self, sampling: "_SplitSampling", num_rays: int) -> Tuple[RayBundle, Dict]:
         positions, changed = sampling.subset.next()
@@ -226,9 +261,11 @@ class HumanSyncDataManager(VanillaDataManager[HumanSyncDataset]):
         if changed:
             dataset = sampling.dataset
             sampling.frames = self.frame_cache.get_many([dataset.frame_key(i) for i in indices], self.config.loader_threads)
+            videos = dataset.metadata["video_index"][indices].tolist()
             if sampling.video_distributions is not None:
-                videos = dataset.metadata["video_index"][indices].tolist()
                 sampling.distributions = [sampling.video_distributions[v] for v in videos]
+            elif sampling.video_backgrounds is not None:
+                sampling.distributions = self._frame_distributions(sampling, videos)
         ray_indices, rgb = sample_rays(sampling.frames, indices, num_rays, self._generator, sampling.distributions)
         ray_bundle = sampling.ray_generator(ray_indices.to(self.device))
         return ray_bundle, {"image": rgb.to(self.device), "indices": ray_indices}

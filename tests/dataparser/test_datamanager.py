@@ -11,7 +11,7 @@ from PIL import Image
 
 from humansync_ns.dataparser.humansync_datamanager import HumanSyncDataManagerConfig
 from humansync_ns.dataparser.humansync_dataparser import HumanSyncDataParserConfig
-from humansync_ns.dataparser.pixel_weights import weights_path
+from humansync_ns.dataparser.pixel_weights import background_path, weights_path
 
 
 def _manager(data, **overrides):
@@ -126,3 +126,34 @@ def test_more_ranks_than_training_frames_is_an_error_naming_the_data(procedural_
     config = HumanSyncDataManagerConfig(dataparser=HumanSyncDataParserConfig(data=data))
     with pytest.raises(ValueError, match=rf"{re.escape(str(data))}.*36 images cannot be shared among 40 processes"):
         config.setup(device="cpu", test_mode="val", world_size=40, local_rank=0)
+
+
+def _moving_now(dataset, image: int, background: np.ndarray) -> np.ndarray:
+    """(H, W) pixels of one frame that differ from its video's background (what moves in that frame)."""
+    return np.abs(dataset.get_numpy_image(image).astype(int) - background.astype(int)).max(axis=-1) > 25
+
+
+def test_per_frame_importance_puts_more_rays_where_the_frame_changes(procedural_capture):
+    """Per-frame weights put a larger share of the rays on what moves in each ray's own frame than
+    per-video weights (which spread them over wherever anything ever moves), and cache the
+    backgrounds next to the data."""
+    data, _ = procedural_capture
+    shares = {}
+    for kind in ("video", "frame"):
+        manager = _manager(data, train_num_rays_per_batch=2048, train_num_images_to_sample_from=9, importance_sampling=True,
+                           importance_weights=kind, importance_floor=0.02)
+        dataset = manager.train_dataset
+        video_index = dataset.metadata["video_index"].numpy()
+        backgrounds = {v: np.median(np.stack([dataset.get_numpy_image(int(i)) for i in np.flatnonzero(video_index == v)]), axis=0)
+                       for v in np.unique(video_index)}
+        hits = total = 0
+        for step in range(4):
+            _, batch = manager.next_train(step)
+            for c, r, q in batch["indices"].tolist():
+                if video_index[c] in dataset.metadata["moving_videos"]:
+                    continue
+                hits += _moving_now(dataset, c, backgrounds[video_index[c]])[r, q]
+                total += 1
+        shares[kind] = hits / total
+    assert shares["frame"] > 1.5 * shares["video"], shares
+    assert background_path(data, "cam00", 32, 24).is_file()

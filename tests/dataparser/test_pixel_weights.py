@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from humansync_ns.dataparser.pixel_weights import temporal_variance_weights
+from humansync_ns.dataparser.pixel_weights import frame_difference_weights, temporal_median, temporal_variance_weights
 from humansync_ns.dataparser.ray_sampling import PixelDistribution, RotatingSubset
 
 
@@ -43,3 +43,17 @@ def test_rotating_subset_covers_every_frame_once_per_pass():
     held = RotatingSubset(num_images=10, size=3, repeat=-1)
     first, _ = held.next()
     assert all(held.next() == (first, False) for _ in range(5))
+
+
+def test_background_and_frame_difference_weights_closed_form():
+    frames = np.zeros((5, 2, 3, 3), dtype=np.uint8)
+    frames[1, 0, 0] = 255  # something passes pixel (0, 0) in frame 1 only
+    frames[:, 1, 2] = 40  # a static grey pixel
+    background = temporal_median(frames)
+    np.testing.assert_array_equal(background, frames[0])  # the median sees through the passer-by
+    weights = frame_difference_weights(frames[1], background, gamma=0.1, floor=0.05)
+    assert weights[0, 0] == pytest.approx(0.05 + 0.95 * 1.0 / (1.0 + 0.01))
+    assert np.allclose(np.delete(weights.ravel(), 0), 0.05), "pixels equal to the background get the floor"
+    assert np.allclose(frame_difference_weights(frames[2], background, 0.1, 0.05), 0.05)
+    with pytest.raises(ValueError, match="differ in shape"):
+        frame_difference_weights(frames[1], background[:1], 0.1, 0.05)

@@ -45,7 +45,7 @@ class Lever:
 
     name: str
     overrides: dict[str, Any] = field(default_factory=dict)
-    """Dotted overrides of the trainer config (`common.set_nested` paths)."""
+    """Dotted overrides of the trainer config (`method_configs.set_dotted` paths)."""
     steps: Optional[int] = None
     """Training steps beside the demo's run length (scaled with `--steps`); None: the base run's."""
     downscale: Optional[int] = None

@@ -29,7 +29,7 @@ from common import peak_rss_mb, seed_std, write_results
 SEED_SPREAD_KEYS = ("psnr", "ssim", "psnr_dynamic", "psnr_before_tto")
 """Metrics whose spread over training seeds is reported (the noise a comparison must beat)."""
 PER_SEED_KEYS = ("seed", "metrics", "train_view_psnr", "calibration_refined", "calibration_curve", "test_time_corrections",
-                 "train_s", "seconds_per_step", "eval_s", "wall_s", "peak_rss_mb")
+                 "calibration_per_video_refined", "train_s", "seconds_per_step", "eval_s", "wall_s", "peak_rss_mb")
 """A run's own numbers, kept per seed under `per_seed` by `aggregate_seeds`."""
 FRAMES_INDEX = "frames.json"
 """Written by `train_and_evaluate` beside the pipeline's eval images: each image's source frame."""
@@ -171,11 +171,12 @@ def train_and_evaluate(config: Any, *, seed: int, steps: int, threads: Optional[
         torch.set_num_threads(threads)
 
     from common import TrainingRun, training_view_psnr
-    from humansync_ns.model.calibration_state import calibration_errors
+    from humansync_ns.model.calibration_state import calibration_errors, per_video_calibration_errors
 
     run = TrainingRun(config, seed=seed)
     cameras = run.pipeline.datamanager.train_dataset.cameras
     init_errors = calibration_errors(run.model, cameras)
+    init_per_video = per_video_calibration_errors(run.model, cameras)
     curve = []
     every = max(1, steps // 10)
     while run.step < steps:
@@ -203,6 +204,8 @@ def train_and_evaluate(config: Any, *, seed: int, steps: int, threads: Optional[
         "train_view_psnr": train_psnr,
         "calibration_init": init_errors,
         "calibration_refined": calibration_errors(run.model, cameras),
+        "calibration_per_video_init": init_per_video,
+        "calibration_per_video_refined": per_video_calibration_errors(run.model, cameras),
         "calibration_curve": curve,
         "test_time_corrections": {
             video: {"rotation_deg": float(np.degrees(c.rotation_rad)), "translation_scene": c.translation, "time_delta_norm": c.time_delta}

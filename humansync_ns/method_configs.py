@@ -134,6 +134,37 @@ def build_method(
     return MethodSpecification(config=config, description=description)
 
 
+PEOPLE_FOCUS: Dict[str, Any] = {
+    "pipeline.datamanager.importance_sampling": True,
+    "pipeline.datamanager.importance_weights": "frame",
+    "pipeline.datamanager.dataparser.scene_box_from": "people",
+    "pipeline.model.dynamic_region": "scene_box",
+}
+"""Options beyond the paper's field that spend a short (CPU-sized) run on the people, as dotted
+paths of a trainer config (``set_dotted``): rays drawn where each frame differs from its video's
+background, the scene box fitted to the people's calibrated joints (the grids' cells go to them),
+and the scene static outside that box. The demo trains with them; benchmarks/bench_field_levers.py
+measures each. On the command line: ``ns-train humansync-small --pipeline.datamanager.importance-sampling
+True --pipeline.datamanager.importance-weights frame --pipeline.model.dynamic-region scene_box
+--data DATA humansync-data --scene-box-from people``."""
+
+
+def set_dotted(config: Any, dotted: str, value: Any) -> None:
+    """``set_dotted(config, "pipeline.model.pose_start_step", 0)``: set one field of a nested
+    config by its dotted path; dict keys work too (``"optimizers.camera_opt.scheduler.warmup_steps"``).
+    Raises AttributeError for a field the config does not have (a typo must not pass silently)."""
+    *parents, last = dotted.split(".")
+    obj = config
+    for name in parents:
+        obj = obj[name] if isinstance(obj, dict) else getattr(obj, name)
+    if isinstance(obj, dict):
+        obj[last] = value
+    else:
+        if not hasattr(obj, last):
+            raise AttributeError(f"{type(obj).__name__} has no field {last!r} (in {dotted!r})")
+        setattr(obj, last, value)
+
+
 def fit_schedule(config: "TrainerConfig", steps: int) -> None:
     """Fit a humansync preset's schedule, in place, to a run of ``steps`` steps.
 

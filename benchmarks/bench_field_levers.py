@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS_DIR, machine_info, resolve_device, synthetic_data_folder, write_results  # noqa: E402
 import field_eval  # noqa: E402
+from humansync_ns.method_configs import PEOPLE_FOCUS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,19 @@ class Lever:
 
 
 IMPORTANCE_SAMPLING = {"pipeline.datamanager.importance_sampling": True}
+PER_FRAME_IMPORTANCE = {**IMPORTANCE_SAMPLING, "pipeline.datamanager.importance_weights": "frame",
+                        "pipeline.datamanager.importance_floor": 0.1}
 PEOPLE_SCENE_BOX = {"pipeline.datamanager.dataparser.scene_box_from": "people"}
+STATIC_OUTSIDE = {"pipeline.model.dynamic_region": "scene_box"}
 ROWS = (
-    Lever("preset"),
-    Lever("importance sampling", IMPORTANCE_SAMPLING),
+    Lever("paper's field", {}),
+    Lever("importance sampling per video", IMPORTANCE_SAMPLING),
+    Lever("importance sampling per frame", PER_FRAME_IMPORTANCE),
     Lever("people scene box", PEOPLE_SCENE_BOX),
-    Lever("both", {**IMPORTANCE_SAMPLING, **PEOPLE_SCENE_BOX}),
-    Lever("full resolution", downscale=1),
-    Lever("3000 steps", steps=3000),
+    Lever("people scene box, static outside", {**PEOPLE_SCENE_BOX, **STATIC_OUTSIDE}),
+    Lever("people focus (the demo's)", PEOPLE_FOCUS),
+    Lever("people focus, full resolution", PEOPLE_FOCUS, downscale=1),
+    Lever("people focus, 3000 steps", PEOPLE_FOCUS, steps=3000),
 )
 """The levers, in table order; names are what `--rows` selects."""
 ROWS_BY_NAME = {row.name: row for row in ROWS}

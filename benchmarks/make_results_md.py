@@ -485,6 +485,57 @@ def signal_section(result: Optional[dict]) -> str:
     return "\n".join(out)
 
 
+def refinement_section(result: Optional[dict]) -> str:
+    """Section 2j from `refinement.json`: Init → Refine on the dense rig beside the paper's Table 1."""
+    out = ["## 2j. Joint refinement on the dense rig: Init → Refine (the paper's Table 1)", ""]
+    if result is None:
+        return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_refinement.py --threads 1 --jobs 2`.", ""])
+    s, cap, radius = result["settings"], result["capture"]["synth_config"], result["rig_radius_m"]
+    out += [
+        f"`benchmarks/bench_refinement.py` → `results/refinement.json`, `results/refinement.png`. The demo's capture "
+        f"({cap['num_cameras']}-camera {cap['rig']}, {cap['width']}×{cap['height']} px trained at 1/{s['downscale']}, "
+        f"{cap['duration_s']:g} s, videos up to {cap['start_spread_s']:g} s apart, last camera held out) and run "
+        f"(`humansync-small` with the demo's field options, {s['steps']} steps with its progressive schedule fitted to "
+        "them, time offsets free), from three starts. Errors of the training videos against the ground truth, "
+        f"Sim(3)-aligned; translation also as a percentage of the rig radius ({radius:.2f} m); time in frames after "
+        "removing the common offset. Start → end:",
+        "",
+    ]
+    rows = []
+    for name, entry in result["scenarios"].items():
+        a, b = entry["summary"]["init"], entry["summary"]["refined"]
+        drift = entry["summary"]["max_drift"]
+        rows.append([f"{name}: {result['descriptions'][name]}", f"{_f(a['rotation_deg'], 3)} → {_f(b['rotation_deg'], 3)}",
+                     f"{_f(100 * a['translation_m'], 2)} → {_f(100 * b['translation_m'], 2)}",
+                     f"{_f(100 * a['translation_frac'], 2)} → {_f(100 * b['translation_frac'], 2)}",
+                     f"{_f(a['time_frames'], 3)} → {_f(b['time_frames'], 3)}",
+                     f"{_f(drift['rotation_deg'], 3)} / {_f(drift['time_frames'], 3)}",
+                     _f(entry["metrics"].get("psnr_dynamic")), f"{entry['train_s'] / 60:.1f}"])
+    paper = result["paper_table1_panoptic_average"]
+    rows.append(["paper, Table 1 Panoptic average", f"{paper['init']['rotation_deg']} → {paper['refined']['rotation_deg']}",
+                 f"{paper['init']['translation_cm']} → {paper['refined']['translation_cm']}", "–",
+                 f"{paper['init']['time_frames']} → {paper['refined']['time_frames']}", "–", "–", "–"])
+    out.append(_table(["start", "rotation (°)", "translation (cm)", "translation (% of rig radius)", "time (frames)",
+                       "largest growth of one video's error: rotation (°) / time (frames)", "held-out PSNR moving region",
+                       "train (min)"], rows))
+    out += ["", "![errors over training](../benchmarks/results/refinement.png)", "", "Issue 20's targets on this run:", ""]
+    targets = result["targets"]
+    for name, verdict in ((n, e["verdicts"]) for n, e in result["scenarios"].items() if e["verdicts"]):
+        if name == "paper_like":
+            t = targets["paper_like"]
+            out.append(f"- from the paper-like start, rotation ≤ {t['rotation_deg']:g}°: **{'yes' if verdict['rotation'] else 'no'}**, "
+                       f"translation ≤ {100 * t['translation_frac']:g} % of the rig radius: **{'yes' if verdict['translation'] else 'no'}**, "
+                       f"time ≤ {t['time_frames']:g} frame: **{'yes' if verdict['time'] else 'no'}**")
+        else:
+            t = targets["improved"]
+            out.append(f"- from our calibration, rotation error down by ≥ {100 * t['rotation_drop']:g} %: "
+                       f"**{'yes' if verdict['rotation_drop'] else 'no'}**; no video's rotation up by more than "
+                       f"{t['rotation_drift_deg']:g}°: **{'yes' if verdict['no_rotation_drift'] else 'no'}**; no video's time up by "
+                       f"more than {t['time_drift_frames']:g} frame: **{'yes' if verdict['no_time_drift'] else 'no'}**")
+    out += ["", _machine(result), ""]
+    return "\n".join(out)
+
+
 def joint_section(runs: list[tuple[str, dict]]) -> str:
     """Section 2i from `joint_refinement.json` and its variant runs (`joint_refinement_*.json`)."""
     out = ["## 2i. Joint refinement from a displaced start, by number of cameras (issue 5's question)", ""]
@@ -576,6 +627,7 @@ def render() -> str:
         calibration_section(_load("calibration.json")),
         *nvs_sections(),
         levers_section(_load("field_levers.json")),
+        refinement_section(_load("refinement.json")),
         signal_section(_load("refinement_signal.json")),
     ]
     joint_runs = [(p.name, json.loads(p.read_text())) for p in sorted(RESULTS.glob("joint_refinement*.json"))]

@@ -137,15 +137,18 @@ def build_method(
 PEOPLE_FOCUS: Dict[str, Any] = {
     "pipeline.datamanager.importance_sampling": True,
     "pipeline.datamanager.importance_weights": "frame",
+    "pipeline.datamanager.importance_floor": 0.1,
     "pipeline.datamanager.dataparser.scene_box_from": "people",
     "pipeline.model.dynamic_region": "scene_box",
 }
 """Options beyond the paper's field that spend a short (CPU-sized) run on the people, as dotted
 paths of a trainer config (``set_dotted``): rays drawn where each frame differs from its video's
-background, the scene box fitted to the people's calibrated joints (the grids' cells go to them),
+background (static pixels keep a tenth of the weight, so the background is still learned), the
+scene box fitted to the people's calibrated joints (the grids' cells go to them),
 and the scene static outside that box. The demo trains with them; benchmarks/bench_field_levers.py
 measures each. On the command line: ``ns-train humansync-small --pipeline.datamanager.importance-sampling
-True --pipeline.datamanager.importance-weights frame --pipeline.model.dynamic-region scene_box
+True --pipeline.datamanager.importance-weights frame --pipeline.datamanager.importance-floor 0.1
+--pipeline.model.dynamic-region scene_box
 --data DATA humansync-data --scene-box-from people``."""
 
 

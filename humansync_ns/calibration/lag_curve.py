@@ -120,19 +120,24 @@ def lag_costs(a: Features, b: Features, first_lag: int, num_lags: int, cap: floa
     people = a.values.shape[1]
     total, count = None, None
     for p in range(people):
-        # (L, W, F) @ (L, F, 1): one row-major matrix-vector product per row of a (faster than (1, F) @ (F, W))
-        dots = np.matmul(_windows(b.padded_values[rows, p], L, W), a.values[lo:hi, p, :, None])[..., 0]  # (L, W)
-        both = a.valid[lo:hi, p, None] & _windows(b.padded_valid[rows, p], L, W)
-        sq = np.maximum(a.sqnorm[lo:hi, p, None] + _windows(b.padded_sqnorm[rows, p], L, W) - 2.0 * dots, 0.0) / a.groups
-        if people == 1:  # the frame distance is that person's (this runs for thousands of pairs: no average to take)
+        # (L, W, F) @ (L, F, 1): one row-major matrix-vector product per row of a (faster than (1, F) @ (F, W)),
+        # then lags first: every reduction below runs along contiguous rows (this runs for thousands of pairs)
+        dots = np.ascontiguousarray(np.matmul(_windows(b.padded_values[rows, p], L, W), a.values[lo:hi, p, :, None])[..., 0].T)
+        both = a.valid[lo:hi, p] & _windows(b.padded_valid[rows, p], L, W).T  # (W, L)
+        dots *= -2.0
+        dots += a.sqnorm[lo:hi, p]
+        dots += _windows(b.padded_sqnorm[rows, p], L, W).T  # |a − b|² = |a|² + |b|² − 2 a·b
+        sq = np.maximum(dots, 0.0, out=dots)
+        sq /= a.groups
+        if people == 1:  # the frame distance is that person's: no average to take
             total, count = sq, both
         else:
             total = np.where(both, sq, 0.0) if total is None else total + np.where(both, sq, 0.0)
             count = both.astype(np.int64) if count is None else count + both
     seen = count if people == 1 else count > 0
     frame = np.minimum(total if people == 1 else total / np.maximum(count, 1), cap)
-    counts = np.count_nonzero(seen, axis=0)
-    means = np.where(counts > 0, np.where(seen, frame, 0.0).sum(0) / np.maximum(counts, 1), np.inf)
+    counts = np.count_nonzero(seen, axis=1)
+    means = np.where(counts > 0, np.where(seen, frame, 0.0).sum(1) / np.maximum(counts, 1), np.inf)
     return means, counts
 
 

@@ -173,33 +173,39 @@ def root_relative_rotations(joints: np.ndarray, valid: np.ndarray, reference: in
     aligned so far). Later passes: each video against the mean of all the others.
     """
     N = valid.shape[0]
-    rel = joints - joints[..., _PELVIS : _PELVIS + 1, :]
-    rel[~valid] = 0.0
     rotations: list[Optional[np.ndarray]] = [None] * N
     rotations[reference] = np.eye(3)
     reasons: dict[int, str] = {}
-    scratch = np.empty(rel.shape[1:])
+    relative_v, rotated = np.empty(joints.shape[1:]), np.empty(joints.shape[1:])  # scratch arrays for one video
 
-    def world(v: int) -> np.ndarray:
-        """Video v's bodies rotated into the reference frame, in a scratch array (recomputed: a
-        stored copy of all of them would double the memory of the largest array here)."""
-        np.matmul(rel[v].reshape(-1, 3), np.ascontiguousarray(rotations[v].T), out=scratch.reshape(-1, 3))
-        return scratch
+    def relative(v: int, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Video v's root-relative bodies, zero where invalid (made per visit: all videos' at once
+        would be the largest array of the calibration)."""
+        out = np.subtract(joints[v], joints[v][..., _PELVIS : _PELVIS + 1, :], out=out)
+        out[~valid[v]] = 0.0
+        return out
+
+    def world(rel: np.ndarray, R: np.ndarray) -> np.ndarray:
+        """Bodies `rel` rotated into the reference frame by R, in a scratch array."""
+        np.matmul(rel.reshape(-1, 3), np.ascontiguousarray(R.T), out=rotated.reshape(-1, 3))  # (BLAS is 3x slower on R.T)
+        return rotated
 
     world_valid = np.zeros_like(valid)
     world_valid[reference] = valid[reference]
-    total, count = rel[reference].copy(), world_valid.sum(0)  # running sums of the aligned bodies (updated in place)
+    reference_rel = relative(reference)
+    total, count = reference_rel.copy(), world_valid.sum(0)  # running sums of the aligned bodies (updated in place)
     for iteration in range(1 + options.rotation_iterations):
         for v in _alignment_order(valid, reference):
             if iteration > 0 and rotations[v] is None:
                 continue
+            rel = relative(v, relative_v)
             aligned = bool(world_valid[v].any())
             if aligned:
-                total -= world(v)  # the others' bodies only, until v is added back
+                total -= world(rel, rotations[v])  # the others' bodies only, until v is added back
             own_count = count - world_valid[v]
             if iteration == 0 and np.count_nonzero(valid[reference] & valid[v]) >= options.min_samples:
                 mask = valid[v] & valid[reference]
-                target = _bodies(rel[reference], mask)
+                target = _bodies(reference_rel, mask)
             else:
                 mask = valid[v] & (own_count > 0)
                 target = _bodies(total, mask) / _bodies(own_count, mask)[:, None, None]  # mean of the others' bodies
@@ -208,17 +214,17 @@ def root_relative_rotations(joints: np.ndarray, valid: np.ndarray, reference: in
                 reason = f"only {np.count_nonzero(mask)} synchronized bodies shared with the aligned videos (need {options.min_samples})"
             else:
                 try:
-                    R = _robust_rotation(_bodies(rel[v], mask), target, options)
+                    R = _robust_rotation(_bodies(rel, mask), target, options)
                 except DegenerateAlignmentError as err:
                     reason = f"degenerate body pose for the rotation fit ({err})"
             if R is None:
                 reasons[v] = reason
                 if aligned:
-                    total += world(v)
+                    total += world(rel, rotations[v])
                 continue
             rotations[v] = R
             world_valid[v] = valid[v]
-            total += world(v)
+            total += world(rel, R)
             count = own_count + world_valid[v]
             reasons.pop(v, None)
     return rotations, reasons
@@ -232,7 +238,7 @@ def bearing_poses(joints: np.ndarray, valid: np.ndarray, reference: int, options
     idx = np.flatnonzero(usable)
     # Camera-to-joint vectors rotated into the reference frame: y = R_v (x − c_v), o = R_v c_v.
     Rs = np.stack([rotations[v] for v in idx])
-    selected = joints[idx][:, :, :, list(options.bearing_joints)]
+    selected = joints[:, :, :, list(options.bearing_joints)][idx]  # joints first: `joints[idx]` would copy every joint
     y = np.einsum("vab,vspjb->vspja", Rs, selected - centers[idx][:, :, None, None, :])
     o = np.einsum("vab,vsb->vsa", Rs, centers[idx])
     obs = valid[idx]

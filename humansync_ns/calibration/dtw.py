@@ -86,7 +86,8 @@ def _dtw_chunk(costs: Sequence[np.ndarray], workspace: DtwWorkspace) -> list[Dtw
     # Skewed layout: row d holds anti-diagonal i + j = d, column i its cell (i, d − i), so every
     # predecessor of a diagonal is a contiguous slice of the previous two rows.
     skewed = workspace.array(0, (B, n + m - 1, n))
-    skewed.fill(np.inf)
+    if np.any(shapes != (n, m)):  # a smaller matrix leaves cells of the largest one's band, which the wavefront reads
+        skewed.fill(np.inf)
     for b, c in enumerate(costs):
         c = np.asarray(c, dtype=np.float64)
         if not (c.min() >= 0.0 and np.isfinite(c.max())):  # NaN fails both; two passes, no temporaries

@@ -231,9 +231,10 @@ def _dtw_cost_matrix(sq: np.ndarray, both: np.ndarray, options: TimingOptions) -
         fill = dist[both].max() if both.any() else 1.0
         return np.where(both, dist, fill), np.inf
     # The median of a regular subsample is plenty for a cap, at a fraction of the cost.
-    cap = float(options.cap_factor * np.median(sq[both][::7])) if both.any() else 1.0
+    everywhere = bool(both.all())  # (the usual case: no copies through the mask)
+    cap = float(options.cap_factor * np.median((sq.ravel() if everywhere else sq[both])[::7])) if both.any() else 1.0
     np.minimum(sq, cap, out=sq)
-    return np.sqrt(np.where(both, sq, cap)), cap
+    return np.sqrt(sq if everywhere else np.where(both, sq, cap)), cap
 
 
 class _DtwJob(NamedTuple):

@@ -32,9 +32,12 @@ Scale (`--scale`, issue 19 §3; writes `results/calibration_scale.json` + `.png`
 under `--scale-cache`), each calibrated in a fresh process that reads the motion files as
 humansync-calibrate does, so that its peak RSS is that of one calibration: the default (DTW on
 all pairs up to 25 videos, beyond that a sparse graph of pairs, `time_alignment.align_times`) and,
-up to `--scale-all-pairs-max` videos, DTW on all N(N−1)/2 pairs. Each row records wall and CPU
-seconds, peak RSS, the Table-1 errors and the load average before and after; the target is
-100 × 1800 in ≤ 10 s and ≤ 1 GB on 2 cores (`--workers 2`, one BLAS thread).
+up to `--scale-all-pairs-max` videos, DTW on all N(N−1)/2 pairs, and the default on one thread (on
+a machine whose cores are busy, a second thread only adds GIL contention). Each row records wall and CPU
+seconds, peak RSS, the Table-1 errors and the load average before and after (`--scale-repeats`: the
+fastest of several runs, all of them kept); the target is 100 × 1800 in ≤ 10 s and ≤ 1 GB on 2 cores
+(`--workers 2`, one BLAS thread). On a machine busier than its cores wall time stretches: the
+targets also say whether the CPU time (all threads) is within 10 s, which one free core would give.
 """
 
 from __future__ import annotations
@@ -157,7 +160,8 @@ def timing(video_counts: list[int], frame_counts: list[int], fixed_videos: int, 
     return out
 
 
-SCALE_VARIANTS = {"sparse": {}, "all-pairs": {"all_pairs_up_to": 10**9}}
+SCALE_VARIANTS = {"sparse": {}, "all-pairs": {"all_pairs_up_to": 10**9}, "sparse-1-thread": {"workers": 1}}
+"""CalibrationConfig changes per scale variant; "all-pairs" and "sparse-1-thread" run up to `--scale-all-pairs-max` videos."""
 
 
 def scale_capture(cache: Path, videos: int, frames: int) -> Path:
@@ -182,7 +186,7 @@ def calibrate_once(folder: Path, variant: str, workers: int) -> dict:
 
     tracks = load_motion_dir(folder / "motion")
     truth = load_calibration(folder / "ground_truth" / "ground_truth.json")
-    config = CalibrationConfig(workers=workers, **SCALE_VARIANTS[variant])
+    config = CalibrationConfig(**{"workers": workers, **SCALE_VARIANTS[variant]})
     load_before = os.getloadavg()[0]
     start, cpu = time.perf_counter(), time.process_time()
     calibration = calibrate(tracks, config)
@@ -190,7 +194,7 @@ def calibrate_once(folder: Path, variant: str, workers: int) -> dict:
     errors = calibration_errors(calibration, truth)
     pairs = calibration.pairwise_offset_s
     return {
-        "videos": len(tracks), "frames": int(np.mean([t.num_frames for t in tracks])), "variant": variant, "workers": workers,
+        "videos": len(tracks), "frames": int(np.mean([t.num_frames for t in tracks])), "variant": variant, "workers": config.workers,
         "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "rotation_deg": errors.mean_rotation_deg, "translation_pct": 100 * errors.mean_translation_frac,
         "time_frames": errors.mean_time_frames, "excluded": len(calibration.excluded),
@@ -200,19 +204,26 @@ def calibrate_once(folder: Path, variant: str, workers: int) -> dict:
     }
 
 
-def scale(videos: list[int], frames: list[int], all_pairs_max: int, cache: Path, workers: int) -> list[dict]:
+def scale(videos: list[int], frames: list[int], all_pairs_max: int, cache: Path, workers: int, repeats: int = 1) -> list[dict]:
+    """One row per capture and variant: the run with the shortest wall time of `repeats` (the machine is
+    shared), with every run's wall and CPU seconds, peak RSS and load average under "runs"."""
     rows = []
     for n in videos:
         for f in frames:
             folder = scale_capture(cache, n, f)
             for variant in SCALE_VARIANTS:
-                if variant == "all-pairs" and n > all_pairs_max:
+                if variant != "sparse" and n > all_pairs_max:
                     continue
                 env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-                child = subprocess.run([sys.executable, __file__, "--calibrate-once", str(folder), variant, str(workers)],
-                                       check=True, capture_output=True, text=True, env=env)
-                rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
-                r = rows[-1]
+                runs = []
+                for _ in range(repeats):
+                    child = subprocess.run([sys.executable, __file__, "--calibrate-once", str(folder), variant, str(workers)],
+                                           check=True, capture_output=True, text=True, env=env)
+                    runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+                r = dict(min(runs, key=lambda run: run["seconds"]))
+                r["runs"] = [{k: run[k] for k in ("seconds", "cpu_seconds", "peak_rss_mb", "load_average_before", "load_average_after")}
+                             for run in runs]
+                rows.append(r)
                 print(f"{n:4d} videos × {r['frames']} frames, {variant:9s}: {r['seconds']:7.1f} s (cpu {r['cpu_seconds']:.1f} s), "
                       f"{r['peak_rss_mb']:6.0f} MB, rot {r['rotation_deg']:.4f}°, trans {r['translation_pct']:.3f} %, "
                       f"time {r['time_frames']:.4f} fr, load {r['load_average_before']:.1f}→{r['load_average_after']:.1f}", flush=True)
@@ -228,7 +239,7 @@ def plot_scale(rows: list[dict], path: Path) -> None:
     import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for variant, style in (("sparse", "s-"), ("all-pairs", "o--")):
+    for variant, style in (("sparse", "s-"), ("all-pairs", "o--"), ("sparse-1-thread", "^:")):
         chosen = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["videos"])
         if not chosen:
             continue
@@ -330,8 +341,10 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="only the scale rows (results/calibration_scale.json)")
     parser.add_argument("--scale-videos", type=int, nargs="+", default=[10, 25, 50, 100, 200, 500])
     parser.add_argument("--scale-frames", type=int, nargs="+", default=[1800])
-    parser.add_argument("--scale-all-pairs-max", type=int, default=100, help="largest capture also run with DTW on all pairs")
+    parser.add_argument("--scale-all-pairs-max", type=int, default=100,
+                        help="largest capture also run with DTW on all pairs, and with one thread")
     parser.add_argument("--scale-cache", type=Path, default=Path("/tmp/humansync_bench_scale"), help="generated captures")
+    parser.add_argument("--scale-repeats", type=int, default=1, help="runs per scale row (the one with the shortest wall time is reported)")
     parser.add_argument("--workers", type=int, default=2, help="threads of calibrate() in the scale rows")
     parser.add_argument("--calibrate-once", nargs=3, metavar=("FOLDER", "VARIANT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -370,14 +383,21 @@ def main_scale(args: argparse.Namespace) -> None:
     results = {"machine": machine_info(), "settings": {k: v for k, v in vars(args).items() if k.startswith("scale") or k == "workers"}}
     results["settings"]["blas_threads"] = 1
     start = time.perf_counter()
-    results["rows"] = scale(args.scale_videos, args.scale_frames, args.scale_all_pairs_max, args.scale_cache, args.workers)
+    results["rows"] = scale(args.scale_videos, args.scale_frames, args.scale_all_pairs_max, args.scale_cache, args.workers,
+                            args.scale_repeats)
     results["benchmark_seconds"] = time.perf_counter() - start
     target = next((r for r in results["rows"] if r["videos"] == 100 and r["variant"] == "sparse"), None)
     reference = next((r for r in results["rows"] if r["videos"] == 100 and r["variant"] == "all-pairs"), None)
+    single = next((r for r in results["rows"] if r["videos"] == 100 and r["variant"] == "sparse-1-thread"), None)
     results["targets"] = {
         "100_videos_seconds": None if target is None else target["seconds"],
+        "100_videos_cpu_seconds": None if target is None else target["cpu_seconds"],
         "100_videos_peak_rss_mb": None if target is None else target["peak_rss_mb"],
         "100_videos_under_10s_and_1gb": None if target is None else target["seconds"] <= 10.0 and target["peak_rss_mb"] <= 1024.0,
+        # CPU seconds summed over the threads: at most 10 means 10 s of wall time on one free core, whatever the load.
+        "100_videos_under_10_cpu_seconds_and_1gb": None if target is None else target["cpu_seconds"] <= 10.0 and target["peak_rss_mb"] <= 1024.0,
+        "100_videos_one_thread_seconds": None if single is None else single["seconds"],
+        "100_videos_one_thread_cpu_seconds": None if single is None else single["cpu_seconds"],
         "100_videos_not_less_accurate_than_all_pairs": None if target is None or reference is None else all(
             target[k] <= reference[k] for k in ("rotation_deg", "translation_pct", "time_frames")),
     }

@@ -146,6 +146,53 @@ def calibration_section(result: Optional[dict]) -> str:
     return "\n".join(out)
 
 
+def calibration_scale_section(result: Optional[dict]) -> str:
+    out = ["## 1b. Calibration of many videos (issue 19 §3)", ""]
+    if result is None:
+        return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_calibration.py --scale`.", ""])
+    s, t = result["settings"], result.get("targets", {})
+    out += [
+        "`benchmarks/bench_calibration.py --scale` → `results/calibration_scale.json`, `results/calibration_scale.png`. "
+        "Synthetic captures of N static cameras (30 fps, one walking person, default estimator noise), each calibrated "
+        "from its motion files in a fresh process, as `humansync-calibrate` does, with "
+        f"{s['workers']} threads (and, up to {s['scale_all_pairs_max']} videos, with one) and one BLAS thread; the fastest of "
+        f"{s.get('scale_repeats', 1)} run(s) per row. *sparse* is the "
+        "default (DTW on all pairs up to 25 videos; beyond that on a circulant graph of 8 pairs per video, plus 48 pairs "
+        "per video refined around the offset the first solve predicts, without DTW); *all pairs* runs DTW on all "
+        "N(N−1)/2 pairs. Seconds are those of `calibrate()`, CPU summed over its threads; peak RSS is the process's, "
+        "the loaded motion files included. Errors: Table 1 protocol, *sparse / all pairs*. The machine is shared: "
+        "where the load average exceeds its cores, wall time stretches and CPU time is the fairer measure.",
+        "",
+    ]
+    by_key = {(r["videos"], r["frames"], r["variant"]): r for r in result["rows"]}
+    rows = []
+    for (videos, frames, variant), r in sorted(by_key.items()):
+        if variant != "sparse":
+            continue
+        ref = by_key.get((videos, frames, "all-pairs"))
+
+        def pair(key: str, digits: int) -> str:
+            return _f(r[key], digits) + ("" if ref is None else f" / {_f(ref[key], digits)}")
+
+        one = by_key.get((videos, frames, "sparse-1-thread"))
+        rows.append([f"{videos} × {frames}", _f(r["seconds"], 1), _f(r["cpu_seconds"], 1), f"{r['peak_rss_mb']:.0f}",
+                     "–" if one is None else f"{_f(one['seconds'], 1)} / {_f(one['cpu_seconds'], 1)}",
+                     "–" if ref is None else _f(ref["seconds"], 1), pair("rotation_deg", 4), pair("translation_pct", 3),
+                     pair("time_frames", 4), _f(r["load_average_before"], 1)])
+    out.append(_table(["videos × frames", "wall (s)", "CPU (s)", "peak RSS (MB)", "1 thread: wall / CPU (s)", "all pairs: wall (s)",
+                       "rotation (°)", "translation (%)", "time (frames)", "load average"], rows))
+    if t.get("100_videos_seconds") is not None:
+        out += ["", f"Target, 100 videos × 1800 frames in ≤ 10 s and ≤ 1 GB on 2 cores: {_f(t['100_videos_seconds'], 1)} s wall, "
+                    f"{_f(t.get('100_videos_cpu_seconds'), 1)} s CPU ({s['workers']} threads; one thread: {_f(t.get('100_videos_one_thread_seconds'), 1)} s "
+                    f"wall, {_f(t.get('100_videos_one_thread_cpu_seconds'), 1)} s CPU), {t['100_videos_peak_rss_mb']:.0f} MB. Wall within the target: "
+                    f"**{_f(t['100_videos_under_10s_and_1gb'])}**; CPU time within 10 s (what one free core would take): "
+                    f"**{_f(t.get('100_videos_under_10_cpu_seconds_and_1gb'))}**; not less accurate than all pairs: "
+                    f"**{_f(t['100_videos_not_less_accurate_than_all_pairs'])}**."]
+    out += ["", "![calibration cost against the number of videos](../benchmarks/results/calibration_scale.png)", "",
+            _machine(result), ""]
+    return "\n".join(out)
+
+
 RIG_WORDS = {"dome": "a CMU-Panoptic-like dome", "stage": "a Mobile-Stage-like frontal arc", "ring": "an irregular ring"}
 
 
@@ -625,6 +672,7 @@ def render() -> str:
         CAVEAT,
         "",
         calibration_section(_load("calibration.json")),
+        calibration_scale_section(_load("calibration_scale.json")),
         *nvs_sections(),
         levers_section(_load("field_levers.json")),
         refinement_section(_load("refinement.json")),

@@ -1,7 +1,7 @@
 """Rotation conversions in plain numpy (column vectors, right-handed, angles in radians).
 
 Kept free of torch and nerfstudio so the calibration and the motion importers stay light. Every
-function takes any leading batch shape `(...)`.
+function takes any leading batch shape `(...)`; `..._batch_last` variants take it last instead.
 """
 
 from __future__ import annotations
@@ -11,30 +11,36 @@ import numpy as np
 _SMALL_ANGLE = 1e-8
 
 
-def skew(v: np.ndarray) -> np.ndarray:
-    """(..., 3) → (..., 3, 3) cross-product matrices: skew(a) @ b == cross(a, b)."""
-    zero = np.zeros_like(v[..., 0])
-    return np.stack(
-        [
-            np.stack([zero, -v[..., 2], v[..., 1]], -1),
-            np.stack([v[..., 2], zero, -v[..., 0]], -1),
-            np.stack([-v[..., 1], v[..., 0], zero], -1),
-        ],
-        -2,
-    )
-
-
 def axis_angle_to_matrix(rotvec: np.ndarray) -> np.ndarray:
     """Rodrigues: axis-angle (..., 3) → rotation matrices (..., 3, 3)."""
-    rotvec = np.asarray(rotvec, dtype=np.float64)
-    angle = np.linalg.norm(rotvec, axis=-1)[..., None, None]
-    K = skew(rotvec)
-    # sin(θ)/θ and (1 − cos θ)/θ² with their Taylor limits, so tiny angles stay exact and finite.
+    entries = axis_angle_to_matrix_batch_last(np.moveaxis(np.asarray(rotvec, dtype=np.float64), -1, 0))
+    return np.ascontiguousarray(np.moveaxis(entries, (0, 1), (-2, -1)))
+
+
+def axis_angle_to_matrix_batch_last(rotvec: np.ndarray) -> np.ndarray:
+    """Rodrigues with the batch last: axis-angle (3, ...) → rotation matrices (3, 3, ...).
+
+    `R = cos θ I + sin θ [k]× + (1 − cos θ) k kᵀ` entry by entry, each entry one elementwise
+    operation over the whole batch (many times faster than stacked 3 × 3 products for the
+    10⁵–10⁶ rotations of a long capture's poses). sin θ / θ and (1 − cos θ) / θ² use their Taylor
+    limits below 1e-4 rad, so tiny angles stay exact and finite.
+    """
+    x, y, z = np.asarray(rotvec, dtype=np.float64)
+    squared = x * x + y * y + z * z
+    angle = np.sqrt(squared)
     small = angle < 1e-4
     safe = np.where(small, 1.0, angle)
-    a = np.where(small, 1.0 - angle**2 / 6.0, np.sin(safe) / safe)
-    b = np.where(small, 0.5 - angle**2 / 24.0, (1.0 - np.cos(safe)) / safe**2)
-    return np.eye(3) + a * K + b * (K @ K)
+    a = np.where(small, 1.0 - squared / 6.0, np.sin(safe) / safe)
+    b = np.where(small, 0.5 - squared / 24.0, (1.0 - np.cos(safe)) / (safe * safe))
+    c = 1.0 - b * squared  # cos θ
+    bx, by, bz, ax, ay, az = b * x, b * y, b * z, a * x, a * y, a * z
+    return np.array(
+        [
+            [c + bx * x, bx * y - az, bx * z + ay],
+            [bx * y + az, c + by * y, by * z - ax],
+            [bx * z - ay, by * z + ax, c + bz * z],
+        ]
+    )
 
 
 def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:

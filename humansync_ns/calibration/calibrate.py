@@ -179,7 +179,8 @@ class _Prepared:
     sequence: Optional[ClockedSequence]
     """Timing features on the common clock, until the time alignment takes them (`take`)."""
     joints: Optional[np.ndarray]
-    """(T, P, 24, 3) global joints in the track's frame, until the pose step takes them."""
+    """(T, P, 24, 3) global joints in the track's frame (anything where `valid` is False), until the
+    pose step takes them."""
 
     def take(self, name: str) -> Any:
         """The array `name`, no longer held here."""
@@ -273,7 +274,9 @@ def _prepare_one(track: MotionTrack, config: CalibrationConfig, body_model: Any,
         return None, ("body_size", f"its bodies are {scale:.3g}× the size of an adult (bone lengths; allowed {low:g}–{high:g}×): "
                                    f"joints not in metres?{hint} ({track.source})")
     _, clocked, clocked_valid = resample_to_clock(track.times, features, valid, clock_fps)
-    return _Prepared(track, valid, scale, ClockedSequence(track.name, float(track.times[0]), clocked, clocked_valid, groups), joints), None
+    sequence = ClockedSequence.of(track.name, float(track.times[0]), clocked, clocked_valid, groups)
+    # The estimator's own joints need no second copy: rows outside `valid` are never read.
+    return _Prepared(track, valid, scale, sequence, joints if track.joints is None else track.joints), None
 
 
 def _prepare(tracks: list[MotionTrack], config: CalibrationConfig, body_model: Any, clock_fps: float) -> tuple[list[Optional[_Prepared]], _Excluded]:

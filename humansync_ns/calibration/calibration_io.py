@@ -273,7 +273,7 @@ def load_calibration(path: str | Path) -> Calibration:
     if not path.is_file():
         raise CalibrationFormatError(f"{path}: no such calibration file")
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:  # json.JSONDecodeError, or UnicodeDecodeError for a file that is not text (an .npz)
         raise CalibrationFormatError(f"{path}: not valid JSON ({err})") from err
     return calibration_from_dict(data, source=str(path))

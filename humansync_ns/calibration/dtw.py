@@ -86,10 +86,11 @@ def _dtw_chunk(costs: Sequence[np.ndarray], workspace: DtwWorkspace) -> list[Dtw
     # Skewed layout: row d holds anti-diagonal i + j = d, column i its cell (i, d − i), so every
     # predecessor of a diagonal is a contiguous slice of the previous two rows.
     skewed = workspace.array(0, (B, n + m - 1, n))
-    skewed.fill(np.inf)
+    if np.any(shapes != (n, m)):  # a smaller matrix leaves cells of the largest one's band, which the wavefront reads
+        skewed.fill(np.inf)
     for b, c in enumerate(costs):
         c = np.asarray(c, dtype=np.float64)
-        if not np.all(np.isfinite(c)) or np.any(c < 0):
+        if not (c.min() >= 0.0 and np.isfinite(c.max())):  # NaN fails both; two passes, no temporaries
             raise ValueError(f"dtw_batch: cost matrix {b} must be finite and non-negative")
         # Cell (i, j) sits at flat position (i + j)·n + i = i·(n + 1) + j·n of pair b's block.
         step = skewed.itemsize
@@ -100,8 +101,12 @@ def _dtw_chunk(costs: Sequence[np.ndarray], workspace: DtwWorkspace) -> list[Dtw
     D[:, 0] = np.inf
     D[0, 0] = 0.0
     for d in range(n + m - 1):
-        best = np.minimum(np.minimum(D[d + 1, :-1], D[d + 1, 1:]), D[d, :-1])
-        np.add(skewed[:, d].T, best, out=D[d + 2, 1:])
+        # Only the cells (i, d − i) inside the largest matrix; the cell (hi + 1, −1) just past them is
+        # set to inf, the one outside cell that the next two diagonals (and the backtrack) read.
+        lo, hi = max(0, d - m + 1), min(d, n - 1)
+        best = np.minimum(np.minimum(D[d + 1, lo : hi + 1], D[d + 1, lo + 1 : hi + 2]), D[d, lo : hi + 1])
+        np.add(skewed[:, d, lo : hi + 1].T, best, out=D[d + 2, lo + 1 : hi + 2])
+        D[d + 2, hi + 2 : hi + 3] = np.inf
     return _backtrack_batch(D, shapes)
 
 
@@ -115,18 +120,17 @@ def _backtrack_batch(D: np.ndarray, shapes: np.ndarray) -> list[DtwResult]:
     paths = np.zeros((int(shapes.sum(1).max()) - 1, B, 2), dtype=np.int64)
     lengths = np.zeros(B, dtype=np.int64)
     active = np.ones(B, dtype=bool)
+    # acc(i−1, j−1) = D[i+j, i], acc(i−1, j) = D[i+j+1, i], acc(i, j−1) = D[i+j+1, i+1]: flat offsets
+    # of (diagonal, up, left) from the first; argmin takes the first of equal costs, in that order.
+    offsets = np.array([0, rows * B, rows * B + B])
     k = 0
     while active.any():
         paths[k, :, 0], paths[k, :, 1] = i, j
         lengths += active
         active &= (i > 0) | (j > 0)
-        # acc(i−1, j−1) = D[i+j, i], acc(i−1, j) = D[i+j+1, i], acc(i, j−1) = D[i+j+1, i+1].
-        index = ((i + j) * rows + i) * B + batch
-        diag, up, left = flat[index], flat[index + rows * B], flat[index + rows * B + B]
-        go_diag = (diag <= up) & (diag <= left)
-        go_up = ~go_diag & (up <= left)
-        i = i - (active & (go_diag | go_up))
-        j = j - (active & ~go_up)
+        step = np.argmin(flat[(((i + j) * rows + i) * B + batch)[:, None] + offsets], axis=1)
+        i = i - (active & (step != 2))
+        j = j - (active & (step != 1))
         k += 1
     results = []
     for b in range(B):

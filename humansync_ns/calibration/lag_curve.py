@@ -68,9 +68,9 @@ def padded_features(values: np.ndarray, valid: np.ndarray, groups: int, margin: 
 
 
 def _windows(rows: np.ndarray, count: int, width: int) -> np.ndarray:
-    """(count, *rest, width) view: window k holds rows k … k + width − 1 of `rows` (first axis), last."""
+    """(count, width, *rest) view: window k holds rows k … k + width − 1 of `rows` (first axis)."""
     step = rows.strides[0]
-    return as_strided(rows, shape=(count,) + rows.shape[1:] + (width,), strides=(step,) + rows.strides[1:] + (step,), writeable=False)
+    return as_strided(rows, shape=(count, width) + rows.shape[1:], strides=(step, step) + rows.strides[1:], writeable=False)
 
 
 def pair_distances(a: Features, b: Features) -> tuple[np.ndarray, np.ndarray]:
@@ -117,19 +117,27 @@ def lag_costs(a: Features, b: Features, first_lag: int, num_lags: int, cap: floa
     b = b.with_margin(W)
     L, start = hi - lo, lo + first_lag + b.margin  # padded row of b facing a's row lo at the first lag
     rows = slice(start, start + L + W - 1)
-    total = np.zeros((L, W))
-    people = np.zeros((L, W), dtype=np.int64)
-    for p in range(a.values.shape[1]):
-        dots = np.matmul(a.values[lo:hi, p, None, :], _windows(b.padded_values[rows, p], L, W))[:, 0]  # (L, W)
-        both = a.valid[lo:hi, p, None] & _windows(b.padded_valid[rows, p], L, W)
-        sq = np.maximum(a.sqnorm[lo:hi, p, None] + _windows(b.padded_sqnorm[rows, p], L, W) - 2.0 * dots, 0.0) / a.groups
-        total += np.where(both, sq, 0.0)
-        people += both
-    seen = people > 0
-    counts = seen.sum(0)
-    frame = np.minimum(total / np.maximum(people, 1), cap)
-    sums = np.where(seen, frame, 0.0).sum(0)
-    means = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+    people = a.values.shape[1]
+    total, count = None, None
+    for p in range(people):
+        # (L, W, F) @ (L, F, 1): one row-major matrix-vector product per row of a (faster than (1, F) @ (F, W)),
+        # then lags first: every reduction below runs along contiguous rows (this runs for thousands of pairs)
+        dots = np.ascontiguousarray(np.matmul(_windows(b.padded_values[rows, p], L, W), a.values[lo:hi, p, :, None])[..., 0].T)
+        both = a.valid[lo:hi, p] & _windows(b.padded_valid[rows, p], L, W).T  # (W, L)
+        dots *= -2.0
+        dots += a.sqnorm[lo:hi, p]
+        dots += _windows(b.padded_sqnorm[rows, p], L, W).T  # |a − b|² = |a|² + |b|² − 2 a·b
+        sq = np.maximum(dots, 0.0, out=dots)
+        sq /= a.groups
+        if people == 1:  # the frame distance is that person's: no average to take
+            total, count = sq, both
+        else:
+            total = np.where(both, sq, 0.0) if total is None else total + np.where(both, sq, 0.0)
+            count = both.astype(np.int64) if count is None else count + both
+    seen = count if people == 1 else count > 0
+    frame = np.minimum(total if people == 1 else total / np.maximum(count, 1), cap)
+    counts = np.count_nonzero(seen, axis=1)
+    means = np.where(counts > 0, np.where(seen, frame, 0.0).sum(1) / np.maximum(counts, 1), np.inf)
     return means, counts
 
 

@@ -33,7 +33,8 @@ import numpy as np
 
 from humansync_ns.motion.joints import SMPL_PARENTS, rest_joints
 
-_BONES = np.array([(parent, child) for child, parent in enumerate(SMPL_PARENTS) if parent >= 0])
+_PARENTS = np.array(SMPL_PARENTS[1:])
+"""The parent of joints 1…23: bone j − 1 runs from it to joint j."""
 _SECOND_MINIMUM_PROMINENCE = 0.1
 """A local minimum of the lag-cost curve counts as a second minimum when the curve rises between it
 and the best lag by at least this fraction of (typical − best): wiggles on the flank of the best
@@ -247,9 +248,10 @@ def body_scale(joints: np.ndarray, valid: np.ndarray) -> float:
     if not valid.any():
         return np.nan
     bodies = joints[valid]  # (n, 24, 3)
-    lengths = np.linalg.norm(bodies[:, _BONES[:, 1]] - bodies[:, _BONES[:, 0]], axis=-1)
+    bones = bodies[:, 1:] - bodies[:, _PARENTS]
+    lengths = np.sqrt(bones[..., 0] ** 2 + bones[..., 1] ** 2 + bones[..., 2] ** 2)  # (norm() over 3 values is slow)
     rest = rest_joints()
-    rest_lengths = np.linalg.norm(rest[_BONES[:, 1]] - rest[_BONES[:, 0]], axis=-1)
+    rest_lengths = np.linalg.norm(rest[1:] - rest[_PARENTS], axis=-1)
     return float(np.median(np.median(lengths, axis=0) / rest_lengths))
 
 

@@ -137,16 +137,21 @@ def procrustes_poses(joints: np.ndarray, valid: np.ndarray, reference: int, opti
 def _robust_rotation(src: np.ndarray, dst: np.ndarray, options: PoseOptions) -> np.ndarray:
     """Kabsch on bodies (n, 24, 3), with trimmed refits dropping whole bodies when robust.
 
-    A refit's covariance is the full one minus the dropped bodies' (a tenth of them), not a new sum."""
+    A refit's covariance is the full one minus the dropped bodies' (a tenth of them), not a new sum,
+    and the residuals of every refit go through one scratch array (this runs for every video in
+    every pass: fresh arrays of this size cost page faults)."""
     src_flat, dst_flat = src.reshape(-1, 3), dst.reshape(-1, 3)
     covariance = dst_flat.T @ src_flat
     R = rotation_from_covariance(covariance)
     if not options.robust:
         return R
     keep = np.ones(len(src), dtype=bool)
+    squared = np.empty_like(src_flat)
     for _ in range(3):
-        d = src_flat @ R.T - dst_flat
-        residual = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2).reshape(len(src), -1).mean(-1)  # per body
+        np.matmul(src_flat, np.ascontiguousarray(R.T), out=squared)  # (BLAS is 3x slower on the transposed view)
+        squared -= dst_flat
+        squared *= squared
+        residual = np.sqrt(squared[:, 0] + squared[:, 1] + squared[:, 2]).reshape(len(src), -1).mean(-1)  # per body: mean joint distance
         median, upper = np.quantile(residual, [0.5, 1.0 - options.trim_fraction])
         new_keep = residual <= min(upper, 3.0 * median) + 1e-12
         if np.count_nonzero(new_keep) < 3 or np.array_equal(new_keep, keep):
@@ -156,6 +161,11 @@ def _robust_rotation(src: np.ndarray, dst: np.ndarray, options: PoseOptions) -> 
     return R
 
 
+def _bodies(array: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`array[mask]`, (n, ...) for a (S, P) mask, as a view when the mask keeps everything."""
+    return array.reshape((-1,) + array.shape[mask.ndim :]) if mask.all() else array[mask]
+
+
 def root_relative_rotations(joints: np.ndarray, valid: np.ndarray, reference: int, options: PoseOptions) -> tuple[list[Optional[np.ndarray]], dict[int, str]]:
     """Generalized Procrustes on root-relative joints: R_v with `R_v (x − pelvis)_v ≈ (x − pelvis)_ref`.
 
@@ -163,42 +173,59 @@ def root_relative_rotations(joints: np.ndarray, valid: np.ndarray, reference: in
     aligned so far). Later passes: each video against the mean of all the others.
     """
     N = valid.shape[0]
-    rel = joints - joints[..., _PELVIS : _PELVIS + 1, :]
-    rel[~valid] = 0.0
     rotations: list[Optional[np.ndarray]] = [None] * N
     rotations[reference] = np.eye(3)
     reasons: dict[int, str] = {}
+    relative_v, rotated = np.empty(joints.shape[1:]), np.empty(joints.shape[1:])  # scratch arrays for one video
 
-    def world(v: int) -> np.ndarray:
-        """Video v's bodies rotated into the reference frame (recomputed: a stored copy of all of
-        them would double the memory of the largest array here)."""
-        return (rel[v].reshape(-1, 3) @ rotations[v].T).reshape(rel[v].shape)
+    def relative(v: int, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Video v's root-relative bodies, zero where invalid (made per visit: all videos' at once
+        would be the largest array of the calibration)."""
+        out = np.subtract(joints[v], joints[v][..., _PELVIS : _PELVIS + 1, :], out=out)
+        out[~valid[v]] = 0.0
+        return out
+
+    def world(rel: np.ndarray, R: np.ndarray) -> np.ndarray:
+        """Bodies `rel` rotated into the reference frame by R, in a scratch array."""
+        np.matmul(rel.reshape(-1, 3), np.ascontiguousarray(R.T), out=rotated.reshape(-1, 3))  # (BLAS is 3x slower on R.T)
+        return rotated
 
     world_valid = np.zeros_like(valid)
     world_valid[reference] = valid[reference]
-    total, count = rel[reference].copy(), world_valid.sum(0)  # running sums of the aligned bodies
+    reference_rel = relative(reference)
+    total, count = reference_rel.copy(), world_valid.sum(0)  # running sums of the aligned bodies (updated in place)
     for iteration in range(1 + options.rotation_iterations):
         for v in _alignment_order(valid, reference):
             if iteration > 0 and rotations[v] is None:
                 continue
-            own_total, own_count = (total - world(v) if world_valid[v].any() else total), count - world_valid[v]
+            rel = relative(v, relative_v)
+            aligned = bool(world_valid[v].any())
+            if aligned:
+                total -= world(rel, rotations[v])  # the others' bodies only, until v is added back
+            own_count = count - world_valid[v]
             if iteration == 0 and np.count_nonzero(valid[reference] & valid[v]) >= options.min_samples:
                 mask = valid[v] & valid[reference]
-                target = rel[reference][mask]
+                target = _bodies(reference_rel, mask)
             else:
                 mask = valid[v] & (own_count > 0)
-                target = own_total[mask] / own_count[mask][:, None, None]  # mean of the others' bodies
+                target = _bodies(total, mask) / _bodies(own_count, mask)[:, None, None]  # mean of the others' bodies
+            R, reason = None, None
             if np.count_nonzero(mask) < options.min_samples:
-                reasons[v] = f"only {np.count_nonzero(mask)} synchronized bodies shared with the aligned videos (need {options.min_samples})"
-                continue
-            try:
-                R = _robust_rotation(rel[v][mask], target, options)
-            except DegenerateAlignmentError as err:
-                reasons[v] = f"degenerate body pose for the rotation fit ({err})"
+                reason = f"only {np.count_nonzero(mask)} synchronized bodies shared with the aligned videos (need {options.min_samples})"
+            else:
+                try:
+                    R = _robust_rotation(_bodies(rel, mask), target, options)
+                except DegenerateAlignmentError as err:
+                    reason = f"degenerate body pose for the rotation fit ({err})"
+            if R is None:
+                reasons[v] = reason
+                if aligned:
+                    total += world(rel, rotations[v])
                 continue
             rotations[v] = R
             world_valid[v] = valid[v]
-            total, count = own_total + world(v), own_count + world_valid[v]
+            total += world(rel, R)
+            count = own_count + world_valid[v]
             reasons.pop(v, None)
     return rotations, reasons
 
@@ -211,7 +238,7 @@ def bearing_poses(joints: np.ndarray, valid: np.ndarray, reference: int, options
     idx = np.flatnonzero(usable)
     # Camera-to-joint vectors rotated into the reference frame: y = R_v (x − c_v), o = R_v c_v.
     Rs = np.stack([rotations[v] for v in idx])
-    selected = joints[idx][:, :, :, list(options.bearing_joints)]
+    selected = joints[:, :, :, list(options.bearing_joints)][idx]  # joints first: `joints[idx]` would copy every joint
     y = np.einsum("vab,vspjb->vspja", Rs, selected - centers[idx][:, :, None, None, :])
     o = np.einsum("vab,vsb->vsa", Rs, centers[idx])
     obs = valid[idx]

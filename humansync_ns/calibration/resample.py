@@ -42,8 +42,13 @@ def interpolate_rows(
     inside = (query >= times[0] - _EXACT * span) & (query <= times[-1] + _EXACT * span)
     at_lo = np.abs(w) <= _EXACT
     at_hi = (np.abs(w - 1.0) <= _EXACT) | (hi == lo)
-    w = np.where(at_lo, 0.0, np.where(at_hi, 1.0, w))
     extra = (slice(None),) + (None,) * (valid.ndim - 1)
+    if T >= 2 and np.all(at_lo | at_hi):  # every query on a source row (a video already on the clock): no blend
+        out = np.nan_to_num(values[np.where(at_lo, lo, hi)], copy=False)
+        out_valid = valid[np.where(at_lo, lo, hi)] & inside[extra]
+        out[~out_valid] = np.nan
+        return out, out_valid
+    w = np.where(at_lo, 0.0, np.where(at_hi, 1.0, w))
     ok_lo = valid[lo] | at_hi[extra]
     ok_hi = valid[hi] | at_lo[extra]
     out_valid = ok_lo & ok_hi & inside[extra]

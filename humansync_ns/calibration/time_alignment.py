@@ -88,12 +88,15 @@ class ClockedSequence:
     name: str
     start_s: float
     """Local time of clock sample 0 (the video's first frame)."""
-    features: np.ndarray
-    """(K, P, F) per-person feature vectors (flattened canonical joints or SMPL parameters)."""
-    valid: np.ndarray
-    """(K, P) bool."""
-    feature_groups: int = 1
-    """Number of sub-vectors F is made of (24 joints), to report distances per joint."""
+    features: Features
+    """(K, P, F) per-person feature vectors (flattened canonical joints or SMPL parameters) with their
+    (K, P) validity, held only in the padded form the distances use (one copy: hundreds of videos)."""
+
+    @staticmethod
+    def of(name: str, start_s: float, values: np.ndarray, valid: np.ndarray, feature_groups: int = 1) -> "ClockedSequence":
+        """From features (K, P, F) (anything where `valid` (K, P) is False); `feature_groups`: the number of
+        sub-vectors F is made of (24 joints), to report distances per joint."""
+        return ClockedSequence(name, start_s, padded_features(values, valid, feature_groups))
 
 
 @dataclass
@@ -228,13 +231,10 @@ def _dtw_cost_matrix(sq: np.ndarray, both: np.ndarray, options: TimingOptions) -
         fill = dist[both].max() if both.any() else 1.0
         return np.where(both, dist, fill), np.inf
     # The median of a regular subsample is plenty for a cap, at a fraction of the cost.
-    cap = float(options.cap_factor * np.median(sq[both][::7])) if both.any() else 1.0
+    everywhere = bool(both.all())  # (the usual case: no copies through the mask)
+    cap = float(options.cap_factor * np.median((sq.ravel() if everywhere else sq[both])[::7])) if both.any() else 1.0
     np.minimum(sq, cap, out=sq)
-    return np.sqrt(np.where(both, sq, cap)), cap
-
-
-def features_of(sequence: ClockedSequence) -> Features:
-    return padded_features(sequence.features, sequence.valid, sequence.feature_groups)
+    return np.sqrt(sq if everywhere else np.where(both, sq, cap)), cap
 
 
 class _DtwJob(NamedTuple):
@@ -364,7 +364,7 @@ def pairwise_time_alignment(sequences: list[ClockedSequence], options: TimingOpt
     searched at full rate on the lag-cost curve within `search_radius + stride − 1` samples.
     """
     timing = PairwiseTiming.empty([s.name for s in sequences])
-    features = [features_of(s) for s in sequences]
+    features = [s.features for s in sequences]
     _align_pairs(sequences, features, all_pairs(len(sequences)) if pairs is None else pairs, options, timing)
     timing.judge_videos(options.checks)
     timing.update_weights()
@@ -406,7 +406,7 @@ class TimeAlignment(NamedTuple):
 def align_times(sequences: list[ClockedSequence], options: TimingOptions) -> TimeAlignment:
     """Pairwise DTW on all pairs or a sparse graph (see the module docstring), then global offsets."""
     N = len(sequences)
-    features = [features_of(s) for s in sequences]
+    features = [s.features for s in sequences]
     pairwise = PairwiseTiming.empty([s.name for s in sequences])
     per_video = options.pairs_per_video
     sparse = per_video is not None and per_video < N - 1

@@ -22,6 +22,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from humansync_ns.body.rotations import is_proper_rotation
+
 TRANSFORMS_VERSION = 1
 SUPPORTED_CAMERA_MODELS = ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE")
 INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
@@ -141,10 +143,9 @@ def _pose(entry: dict, source: str, where: str) -> np.ndarray:
 
 
 def _check_rotations(poses: np.ndarray, source: str, where: list[str]) -> None:
-    """(N, 4, 4) poses: each rotation part orthonormal with det +1; names the first bad frame."""
-    rotations = poses[:, :3, :3]
-    gram_error = np.abs(rotations @ rotations.transpose(0, 2, 1) - np.eye(3)).max(axis=(1, 2))
-    bad = np.flatnonzero((gram_error > 1e-4) | (np.linalg.det(rotations) < 0))
+    """(N, 4, 4) poses: each rotation part orthonormal with det +1 (`is_proper_rotation`, the one
+    check every loader uses); names the first bad frame."""
+    bad = np.flatnonzero(~is_proper_rotation(poses[:, :3, :3]))
     if bad.size:
         raise _fail(source, f"{where[bad[0]]}.transform_matrix",
                     f"rotation part is not a proper rotation (orthonormal, det +1); {bad.size} such frame(s)")
@@ -193,8 +194,8 @@ def _read_json(path: Path) -> dict:
     if not path.is_file():
         raise TransformsFormatError(f"{path}: no such transforms file (run humansync-process to write one)")
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:  # json.JSONDecodeError, or UnicodeDecodeError for a file that is not text
         raise TransformsFormatError(f"{path}: not valid JSON ({err})") from err
     if not isinstance(data, dict):
         raise TransformsFormatError(f"{path}: top level must be an object")

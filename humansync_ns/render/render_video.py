@@ -25,6 +25,10 @@ from humansync_ns.render.camera_paths import order_by_azimuth, rig_up, scene_foc
 OutputFormat = Literal["video", "images"]
 
 
+class RenderInputError(ValueError):
+    """A name the trained model or its capture does not have (a video, a rendered output)."""
+
+
 def to_uint8(image: Float[Tensor, "H W C"]) -> np.ndarray:
     """(H, W, 3) uint8 from a model output: RGB in [0, 1] as is, one channel through a colormap."""
     if image.shape[-1] == 1:
@@ -67,7 +71,7 @@ def render_frames(pipeline: Pipeline, cameras: Cameras, output_name: str = "rgb"
         for i in progress.track(range(cameras.shape[0]), description="rendering"):
             outputs = model.get_outputs_for_camera(cameras[i : i + 1].to(pipeline.device))
             if output_name not in outputs:
-                raise KeyError(f"the model has no output '{output_name}'; it renders {sorted(outputs)}")
+                raise RenderInputError(f"the model has no output '{output_name}'; it renders {sorted(outputs)}")
             frames.append(to_uint8(outputs[output_name]))
     return frames
 
@@ -119,10 +123,11 @@ def capture_cameras(pipeline: Pipeline, include_eval: bool = True) -> list[Video
 
 
 def find_video(videos: list[VideoCameras], name: str) -> VideoCameras:
+    """The video called `name`; `RenderInputError` naming the capture's videos if there is none."""
     for video in videos:
         if video.name == name:
             return video
-    raise KeyError(f"no video named '{name}'; the capture has {[v.name for v in videos]}")
+    raise RenderInputError(f"no video named '{name}'; the capture has {[v.name for v in videos]}")
 
 
 def sweep_keyframes(

@@ -154,11 +154,7 @@ class FixedCamera(_Render):
     """Frames of the video."""
 
     def build_path(self, pipeline: Pipeline) -> tuple[CameraPath, Cameras]:
-        videos = capture_cameras(pipeline, include_eval=True)
-        names = [v.name for v in videos]
-        if self.camera not in names:
-            raise UsageError(f"fixed-camera needs --camera NAME, one of {names}; got {self.camera!r}")
-        video = find_video(videos, self.camera)
+        video = find_video(capture_cameras(pipeline, include_eval=True), self.camera)  # an unknown name: one line naming the videos
         start, end = training_time_span(pipeline)
         t0, t1 = self._time(pipeline, self.time_start, start), self._time(pipeline, self.time_end, end)
         template = video.at_time(t0)

@@ -7,8 +7,8 @@ from humansync_ns.body.rotations import (
     look_at_opencv,
     matrix_to_axis_angle,
     random_rotation,
+    axis_angle_to_matrix_batch_last,
     rotation_angle_deg,
-    skew,
 )
 
 
@@ -54,9 +54,16 @@ def test_rodrigues_matches_known_rotation():
     np.testing.assert_allclose(R @ np.array([1.0, 0, 0]), [0, 1, 0], atol=1e-12)
 
 
-def test_skew_is_cross_product(rng):
-    a, b = rng.normal(size=(2, 5, 3))
-    np.testing.assert_allclose(np.einsum("nij,nj->ni", skew(a), b), np.cross(a, b), atol=1e-12)
+@pytest.mark.parametrize("scale", [1e-9, 1e-5, 0.5, 3.0])
+def test_rodrigues_is_the_exponential_of_the_cross_product_matrix(scale, rng):
+    """The entry-by-entry Rodrigues against scipy's matrix exponential of [k]×, in both layouts."""
+    from scipy.linalg import expm
+
+    rotvecs = rng.normal(size=(6, 3)) * scale
+    cross = [np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]]) for x, y, z in rotvecs]
+    expected = np.stack([expm(k) for k in cross])
+    np.testing.assert_allclose(axis_angle_to_matrix(rotvecs), expected, atol=1e-12, err_msg=f"scale={scale}")
+    np.testing.assert_allclose(np.moveaxis(axis_angle_to_matrix_batch_last(rotvecs.T), (0, 1), (-2, -1)), expected, atol=1e-12)
 
 
 def test_rotation_angle_deg(rng):

@@ -67,3 +67,14 @@ def test_batched_matches_single():
     single = forward_kinematics(go[3, 1], bp[3, 1], tr[3, 1])
     np.testing.assert_allclose(batched[3, 1], single)
     assert batched.shape == (4, 2, 24, 3)
+
+
+def test_long_batches_match_single_rows():
+    """Rows are posed in chunks: rows in every chunk, with rest skeletons of their own, match one-row calls."""
+    rng = np.random.default_rng(5)
+    rows = 600
+    go, bp, tr = rng.normal(size=(rows, 3)), rng.normal(scale=0.4, size=(rows, 69)), rng.normal(size=(rows, 3))
+    rest = rest_joints()[None] * rng.uniform(0.8, 1.2, size=(rows, 1, 1))
+    batched = forward_kinematics(go, bp, tr, rest=rest)
+    for row in (0, 255, 256, 511, 599):
+        np.testing.assert_allclose(batched[row], forward_kinematics(go[row], bp[row], tr[row], rest=rest[row]), atol=1e-12, err_msg=f"row {row}")

@@ -26,6 +26,17 @@ def test_batch_of_mixed_sizes_matches_reference_and_reuses_workspace() -> None:
             assert np.array_equal(result.path, reference.path), cost.shape
 
 
+def test_equal_sizes_on_a_workspace_left_dirty_by_a_larger_batch() -> None:
+    """Equal-size batches skip clearing the scratch memory: nothing a larger batch left there may leak in."""
+    rng = np.random.default_rng(1)
+    workspace = DtwWorkspace()
+    dtw_batch([rng.random((50, 60)) * 1e3, rng.random((20, 7))], workspace=workspace)
+    costs = [rng.random((17, 23)) for _ in range(3)]
+    for cost, result in zip(costs, dtw_batch(costs, workspace=workspace)):
+        reference = dtw_reference(cost)
+        assert result.cost == pytest.approx(reference.cost, rel=1e-12) and np.array_equal(result.path, reference.path)
+
+
 @pytest.mark.parametrize("lag", [-12, 0, 7, 20])
 def test_most_frequent_lag_of_shifted_signal(lag: int) -> None:
     rng = np.random.default_rng(abs(lag))
@@ -36,8 +47,9 @@ def test_most_frequent_lag_of_shifted_signal(lag: int) -> None:
     assert most_frequent_lag(dtw(cost).path) == -lag
 
 
-def test_rejects_non_finite_costs() -> None:
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1e-3])
+def test_rejects_non_finite_or_negative_costs(bad: float) -> None:
     cost = np.ones((4, 4))
-    cost[1, 2] = np.nan
-    with pytest.raises(ValueError, match="finite"):
-        dtw(cost)
+    cost[1, 2] = bad
+    with pytest.raises(ValueError, match="cost matrix 1 must be finite and non-negative"):
+        dtw_batch([np.ones((3, 5)), cost])

@@ -39,6 +39,18 @@ def test_exact_hits_and_range() -> None:
     assert out[1, 0] == 1.0 and out[2, 0] == 3.0
 
 
+def test_video_already_on_the_clock_comes_back_row_for_row() -> None:
+    """Every query on a source row: the rows themselves (no blend), invalid ones NaN, per person."""
+    rng = np.random.default_rng(3)
+    times = 0.25 + np.arange(40) / 30.0
+    values = rng.normal(size=(40, 2, 24, 3))
+    valid = rng.random((40, 2)) > 0.2
+    values[~valid] = np.where(rng.random() < 0.5, np.nan, 1e300)  # anything where invalid
+    query, out, out_valid = resample_to_clock(times, values, valid, 30.0)
+    assert np.allclose(query, times) and np.array_equal(out_valid, valid)
+    assert np.array_equal(out[valid], values[valid]) and np.isnan(out[~valid]).all()
+
+
 def test_per_person_validity() -> None:
     times = np.arange(4) / 2.0
     values = np.zeros((4, 2, 24, 3))

@@ -35,7 +35,7 @@ def _sequences(offsets_s: np.ndarray, seed: int = 0, noise: float = 0.0, garbage
         features = motion(local + offset + 2.0) + rng.normal(size=(240, 72)) * noise
         bad = rng.random(240) < garbage
         features[bad] += rng.normal(size=(int(bad.sum()), 72)) * 0.5
-        out.append(ClockedSequence(f"cam{v:02d}", 0.0, features[:, None, :], np.ones((240, 1), dtype=bool), 24))
+        out.append(ClockedSequence.of(f"cam{v:02d}", 0.0, features[:, None, :], np.ones((240, 1), dtype=bool), 24))
     return out
 
 

@@ -65,6 +65,9 @@ def test_missing_file_and_invalid_json(tmp_path):
     (tmp_path / "transforms.json").write_text("{not json")
     with pytest.raises(TransformsFormatError, match="not valid JSON"):
         load_transforms(tmp_path)
+    (tmp_path / "transforms.json").write_bytes(b'{"frames": "\xff\xfe"}')  # not UTF-8: was a UnicodeDecodeError
+    with pytest.raises(TransformsFormatError, match=r"transforms.json: not valid JSON \('utf-8' codec can't decode byte 0xff"):
+        load_transforms(tmp_path)
 
 
 def _plain_nerfstudio(content):

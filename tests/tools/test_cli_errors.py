@@ -88,6 +88,27 @@ def test_eval_calib_refuses_a_scaled_rotation(monkeypatch, capsys, tmp_path, cal
     assert f"{scaled}: video 'cam01': camera_to_world[:3, :3] is not a rotation" in line
 
 
+NOT_UTF8 = b"PK\x03\x04\x14\x00\x00\x00\x08\x00\xff\xfe binary"
+"""The start of a zip (an .npz) with bytes that are not UTF-8 (was a UnicodeDecodeError traceback)."""
+
+
+def test_eval_calib_and_process_name_a_file_that_is_not_text(monkeypatch, capsys, tmp_path, calibration_file):
+    from humansync_ns.tools.eval_calib import entrypoint as eval_calib
+    from humansync_ns.tools.process import entrypoint as process
+
+    binary = tmp_path / "x.npz"
+    binary.write_bytes(NOT_UTF8)
+    line = one_line_error(monkeypatch, capsys, eval_calib, "humansync-eval-calib", "--calibration", calibration_file,
+                          "--ground-truth", binary)
+    assert f"{binary}: not valid JSON ('utf-8' codec can't decode byte 0xff in position 10" in line
+    write_procedural_frames(procedural_calibration(num_videos=3, num_frames=4, width=16, height=12), tmp_path / "frames")
+    for option, other in (("--calibration", ()), ("--ground-truth", ("--calibration", calibration_file))):
+        line = one_line_error(monkeypatch, capsys, process, "humansync-process", "--videos", tmp_path / "frames",
+                              "--output", tmp_path / "out", option, binary, *other)
+        assert f"{binary}: not valid JSON ('utf-8' codec can't decode byte 0xff" in line, option
+        assert not (tmp_path / "out").exists(), f"{option}: checked before any frame is written"
+
+
 def test_render_and_export_check_the_config_first(monkeypatch, capsys, tmp_path):
     from humansync_ns.tools.export_calibration import entrypoint as export
     from humansync_ns.tools.render import entrypoint as render

@@ -100,22 +100,31 @@ def test_crafted_pickle_runs_nothing(tmp_path):
     assert marker.exists()
 
 
+class _DillType:
+    """Pickles as `dill._dill._load_type(name)`, the way pickle writes a builtin type once dill has
+    extended it; written explicitly, so the test does not depend on whether (and when) the session
+    imported dill, which joblib's pickler may or may not have seen."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __reduce__(self):
+        from dill._dill import _load_type
+
+        return (_load_type, (self.name,))
+
+    def __call__(self):  # a defaultdict's factory must be callable
+        raise TypeError("only pickled, never called")
+
+
 def test_dump_written_with_dill_loaded(wham_file):
     """With dill imported, pickle writes the defaultdict's `dict` as dill._dill._load_type('dict'):
     read as that builtin type; a type outside the allowed ones is refused by its dill name."""
-    import pickle
-    import types
-
-    dill = pytest.importorskip("dill")  # importing it may already extend pickle: restore that state after
-    was_extended = pickle._Pickler.dispatch.get(type) is not pickle._Pickler.save_type
+    pytest.importorskip("dill")
     path, frames, truths, _ = wham_file
     results = joblib.load(path)
-    dill.extend(True)
-    try:
-        joblib.dump(results, path)
-        joblib.dump({"code": types.CodeType}, path.with_name("code.pkl"))
-    finally:
-        dill.extend(was_extended)
+    joblib.dump(defaultdict(_DillType("dict"), results), path)
+    joblib.dump({"code": _DillType("CodeType")}, path.with_name("code.pkl"))
     assert b"_load_type" in path.read_bytes()
     track = load_wham(path, fps=30.0)
     np.testing.assert_allclose(track.transl[frames[np.int64(2)], 0], truths[2].transl, atol=1e-5)

@@ -2,7 +2,7 @@
 moving person in a novel view, one table row per lever.
 
     .venv/bin/python benchmarks/bench_field_levers.py --threads 1 --jobs 2   # every row: results/field_levers.json + _frames.png
-    .venv/bin/python benchmarks/bench_field_levers.py --rows preset "people scene box" --threads 1
+    .venv/bin/python benchmarks/bench_field_levers.py --rows "paper's field" "people scene box" --threads 1
     .venv/bin/python benchmarks/bench_field_levers.py --tiny                  # harness check, output under /tmp
 
 Every row trains `humansync-small` on the same data folder: the demo's capture (`Demo().capture`,
@@ -42,7 +42,7 @@ from humansync_ns.method_configs import PEOPLE_FOCUS  # noqa: E402
 
 @dataclass(frozen=True)
 class Lever:
-    """One row of the table: a field option to measure against the preset."""
+    """One row of the table: a field option to measure against the paper's field."""
 
     name: str
     overrides: dict[str, Any] = field(default_factory=dict)

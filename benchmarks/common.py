@@ -415,8 +415,8 @@ def small_capture_changes(seed: int, cameras: int, width: int, height: int, dura
 
 
 def add_refinement_capture_arguments(parser: Any) -> None:
-    """Options shared by the refinement benchmarks (`bench_refinement_signal.py`,
-    `bench_joint_refinement.py`): the small noise-free capture, the displacement, torch threads."""
+    """Options of the frozen-field refinement benchmark (`bench_refinement_signal.py`): the small
+    noise-free capture, the displacement, torch threads."""
     parser.add_argument("--turn-deg", type=float, default=3.0, help="turn of a displaced camera (degrees)")
     parser.add_argument("--push-frames", type=float, default=2.0, help="push of a displaced video (frames)")
     parser.add_argument("--width", type=int, default=64)

@@ -583,47 +583,6 @@ def refinement_section(result: Optional[dict]) -> str:
     return "\n".join(out)
 
 
-def joint_section(runs: list[tuple[str, dict]]) -> str:
-    """Section 2i from `joint_refinement.json` and its variant runs (`joint_refinement_*.json`)."""
-    out = ["## 2i. Joint refinement from a displaced start, by number of cameras (issue 5's question)", ""]
-    if not runs:
-        return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_joint_refinement.py --threads 1`.", ""])
-    s = runs[0][1]["settings"]
-    files = ", ".join(f"`results/{name}`" for name, _ in runs)
-    out += [
-        f"`benchmarks/bench_joint_refinement.py` → {files} (and a `.png` of the error trajectories beside each). "
-        f"Noise-free captures ({s['width']}×{s['height']} px, {s['duration']} s at {s['fps']:g} fps, last camera held out) "
-        f"processed with the true calibration displaced: two cameras turned ±{s['turn_deg']:g}°, two videos pushed "
-        f"±{s['push_frames']:g} frames. `humansync-small` trained {s['steps']} steps at {s['rays']} rays/batch with its "
-        f"progressive schedule fitted to the run (`method_configs.fit_schedule`) and {s['time_resolution']} time cells. "
-        "\"offsets' prior\" is the weight of "
-        "the L1 pull of the offsets toward their start (`--time-offset-l1`): 0 leaves the pushed videos free to move, "
-        "the preset uses 1e-4. Errors against the ground truth, start → end (Sim(3)-aligned); \"others\" are the videos "
-        "that started correct; \"all videos\" is the mean over every training video, the measure "
-        "`tests/e2e/test_refinement.py` asserts on:",
-        "",
-    ]
-    rows = []
-    for _, result in runs:
-        prior = result["settings"].get("time_offset_l1", 0.0)  # runs before the option had no prior
-        for r in result["results"]:
-            summary = r["summary"]
-            turned = ", ".join(f"{n} {_f(v['start'])} → {_f(v['end'])}" for n, v in summary["turned_rotation_deg"].items())
-            pushed = ", ".join(f"{n} {_f(v['start'])} → {_f(v['end'])}" for n, v in summary["pushed_time_frames"].items())
-            ends = (r["trajectory"][0]["per_video"], r["trajectory"][-1]["per_video"])
-            means = [
-                " → ".join(_f(sum(e[key] for e in errors.values()) / len(errors)) for errors in ends)
-                for key in ("rotation_error_deg", "time_offset_error_frames")
-            ]
-            rows.append([str(r["cameras"]), f"{prior:g}", turned, pushed, _f(summary["others_rotation_end_deg"]),
-                         _f(summary["others_time_end_frames"]), *means, f"{r['train_s'] / 60:.1f}"])
-    out.append(_table(["cameras", "offsets' prior", "turned cameras: rotation (°)", "pushed videos: time (frames)",
-                       "others' rotation drift (°)", "others' time drift (frames)", "all videos: rotation (°)",
-                       "all videos: time (frames)", "train (min)"], rows))
-    out += [""] + [f"`{name}`: {_machine(result)}" for name, result in runs] + [""]
-    return "\n".join(out)
-
-
 def other_section(data: Optional[dict], synth: Optional[dict]) -> str:
     out = ["## 4. Data path and synthetic captures", ""]
     if data is not None:
@@ -678,8 +637,6 @@ def render() -> str:
         refinement_section(_load("refinement.json")),
         signal_section(_load("refinement_signal.json")),
     ]
-    joint_runs = [(p.name, json.loads(p.read_text())) for p in sorted(RESULTS.glob("joint_refinement*.json"))]
-    parts.append(joint_section(joint_runs))
     parts += [training_section(_load("training.json")), other_section(_load("data.json"), _load("synth.json"))]
     return "\n".join(parts).rstrip() + "\n"
 

@@ -2,9 +2,8 @@
 
 Adam's first updates of a parameter are about ``lr`` in size whatever its gradient (with few
 samples, ``m̂ / sqrt(v̂)`` is close to ±1), so a group switched on at full rate jumps in the direction of
-its first, noisy gradients. For the calibration that kick is large: in `benchmarks/
-bench_joint_refinement.py` every correctly calibrated camera turned by 0.2-1.6° within 80 steps of
-the poses unfreezing. Here the rate is 0 until the group unfreezes, ramps up linearly over
+its first, noisy gradients. For the calibration that kick is large: measured on sparse rigs, every
+correctly calibrated camera turned by 0.2-1.6° within 80 steps of the poses unfreezing. Here the rate is 0 until the group unfreezes, ramps up linearly over
 ``warmup_steps`` while Adam's moment estimates settle, then decays exponentially to ``lr_final`` at
 ``max_steps`` (nerfstudio's ``ExponentialDecayScheduler`` can only ramp from step 0, i.e. while the
 group is still frozen).

@@ -112,7 +112,7 @@ def variant_overrides(variant: str, preset_config: Any, args: argparse.Namespace
     """Dotted-path overrides of the preset for one variant, applied after its schedule is fitted to
     the run's length (`humansync_trainer_config(..., steps=...)`; "ours" keeps that schedule): the
     shared sizes, then `--set`, then the variant's own."""
-    shared = {**field_eval.run_overrides(args), "pipeline.datamanager.importance_sampling": args.importance_sampling}
+    shared = {**field_eval.run_overrides(args), **({} if args.paper_field else field_eval.demo_field_overrides())}
     return {**shared, **field_eval.parse_overrides(args.overrides), **own_overrides(variant, preset_config)}
 
 
@@ -217,8 +217,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--init", choices=["improved", "paper"], default="improved",
                         help="calibration of the 'ours' variants: our default, or CalibrationConfig.paper() (the "
                              "paper's plain Sec. 3.2, a few degrees off like the paper's Table 1 init)")
-    parser.add_argument("--importance-sampling", action="store_true",
-                        help="sample the pixels that change over time (the people) more often, every variant alike")
+    parser.add_argument("--paper-field", action="store_true",
+                        help="train the paper's K-Planes field alone, without the demo's people focus "
+                             "(method_configs.PEOPLE_FOCUS, which every variant gets by default); results in nvs*_paperfield.json")
     args = parser.parse_args(argv)
     size_name = "paper" if args.paper_scale else "tiny" if args.tiny else "default"
     field_eval.fill_sizes(args, {"tiny": field_eval.TINY_RUN, "default": {**field_eval.demo_run(), "seeds": [0, 1, 2]}, "paper": PAPER_RUN}[size_name])
@@ -231,7 +232,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if clashes:
         parser.error(f"--set {', '.join(clashes)}: the variants set these themselves (own_overrides)")
     suffix = (RIGS[args.rig][1] + ("" if size_name == "default" else f"_{size_name}") + ("_degraded" if args.degraded else "")
-              + ("_paperinit" if args.init == "paper" else ""))
+              + ("_paperinit" if args.init == "paper" else "") + ("_paperfield" if args.paper_field else ""))
     args.size = size_name
     args.work_dir = args.work_dir or Path(f"/tmp/humansync_bench_nvs{suffix}")
     # --tiny only checks the harness: its numbers mean nothing, so they stay out of results/

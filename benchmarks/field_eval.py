@@ -88,6 +88,14 @@ def capture_changes(args: argparse.Namespace, rig: str) -> dict[str, Any]:
             "duration_s": args.duration, "start_spread_s": args.start_spread}
 
 
+def demo_field_overrides() -> dict[str, Any]:
+    """The field options the demo trains with (`Demo.field_overrides`: its people focus), so the
+    benchmarks measure what users run."""
+    from humansync_ns.tools.demo import Demo
+
+    return dict(Demo().field_overrides)
+
+
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Dotted overrides every run of a benchmark shares: batch sizes, training resolution, the
     held-out frames scored and their test-time optimisation."""

@@ -219,7 +219,8 @@ def nvs_section(result: Optional[dict], name: str, title: str, reference: Option
         f"'ours' initialised with the {s.get('init', 'improved')} calibration"
         + (f"; every variant trained with torch seeds {s['seeds']}, numbers are means over them (± their spread, the "
            "sample standard deviation over seeds)" if len(s.get("seeds", [])) > 1 else "")
-        + ("; importance sampling of the changing pixels on" if s.get("importance_sampling") else "")
+        + ("; the paper's field alone" if s.get("paper_field") else
+           "; every variant with the demo's people focus (method_configs.PEOPLE_FOCUS)" if "paper_field" in s else "")
         + (f"; every variant with {overrides}" if overrides else "") + ".",
         "",
     ]
@@ -433,7 +434,7 @@ def _nvs_size_reasons(result: dict) -> list[str]:
 
 def levers_section(result: Optional[dict]) -> str:
     """Section 2l from `field_levers.json`: a row per field option on the demo's capture."""
-    out = ["## 2l. Field levers on the demo's capture (issue 17: a field that renders the moving person)", ""]
+    out = ["## 2h. Field levers on the demo's capture (issue 17: a field that renders the moving person)", ""]
     if result is None:
         return "\n".join(out + ["Not run yet (no `results/field_levers.json`): `.venv/bin/python benchmarks/bench_field_levers.py "
                                 "--threads 1 --jobs 2` (`--tiny` checks the harness in a few minutes).", ""])
@@ -511,7 +512,7 @@ def training_section(result: Optional[dict]) -> str:
 
 
 def signal_section(result: Optional[dict]) -> str:
-    out = ["## 2h. Calibration signal of a trained field (why joint refinement falls short here)", ""]
+    out = ["## 2j. Calibration signal of a trained field (why joint refinement falls short here)", ""]
     if result is None:
         return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_refinement_signal.py`.", ""])
     s, cap = result["settings"], result["synth_config"]
@@ -534,7 +535,7 @@ def signal_section(result: Optional[dict]) -> str:
 
 def refinement_section(result: Optional[dict]) -> str:
     """Section 2j from `refinement.json`: Init → Refine on the dense rig beside the paper's Table 1."""
-    out = ["## 2j. Joint refinement on the dense rig: Init → Refine (the paper's Table 1)", ""]
+    out = ["## 2i. Joint refinement on the dense rig: Init → Refine (the paper's Table 1)", ""]
     if result is None:
         return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_refinement.py --threads 1 --jobs 2`.", ""])
     s, cap, radius = result["settings"], result["capture"]["synth_config"], result["rig_radius_m"]
@@ -543,7 +544,7 @@ def refinement_section(result: Optional[dict]) -> str:
         f"({cap['num_cameras']}-camera {cap['rig']}, {cap['width']}×{cap['height']} px trained at 1/{s['downscale']}, "
         f"{cap['duration_s']:g} s, videos up to {cap['start_spread_s']:g} s apart, last camera held out) and run "
         f"(`humansync-small` with the demo's field options, {s['steps']} steps with its progressive schedule fitted to "
-        "them, time offsets free), from three starts. Errors of the training videos against the ground truth, "
+        f"them, time offsets free), from {len(result['scenarios'])} starts. Errors of the training videos against the ground truth, "
         f"Sim(3)-aligned; translation also as a percentage of the rig radius ({radius:.2f} m); time in frames after "
         "removing the common offset. Start → end:",
         "",
@@ -568,9 +569,9 @@ def refinement_section(result: Optional[dict]) -> str:
     out += ["", "![errors over training](../benchmarks/results/refinement.png)", "", "Issue 20's targets on this run:", ""]
     targets = result["targets"]
     for name, verdict in ((n, e["verdicts"]) for n, e in result["scenarios"].items() if e["verdicts"]):
-        if name == "paper_like":
+        if name.startswith("paper_like"):
             t = targets["paper_like"]
-            out.append(f"- from the paper-like start, rotation ≤ {t['rotation_deg']:g}°: **{'yes' if verdict['rotation'] else 'no'}**, "
+            out.append(f"- {name}, from the paper-like start: rotation ≤ {t['rotation_deg']:g}°: **{'yes' if verdict['rotation'] else 'no'}**, "
                        f"translation ≤ {100 * t['translation_frac']:g} % of the rig radius: **{'yes' if verdict['translation'] else 'no'}**, "
                        f"time ≤ {t['time_frames']:g} frame: **{'yes' if verdict['time'] else 'no'}**")
         else:

@@ -237,8 +237,8 @@ def _humansync_small() -> "MethodSpecification":
         # prior, Adam's steps of about one learning rate each follow the field's own fitting error and
         # walk good offsets away (the demo's offsets went from 0.023 to 0.25 frame). The L1 pull toward
         # the calibration's offsets holds each one whose photometric gradient is weaker than
-        # time_offset_l1 / number of videos (results/joint_refinement*.json: the correct videos' drift
-        # without and with it; tests/model/test_time_offsets.py).
+        # time_offset_l1 / number of videos (tests/model/test_time_offsets.py). bench_refinement.py
+        # trains with the offsets free, to measure their drift and pull without it.
         loss_coefficients={**DEFAULT_LOSS_COEFFICIENTS, "time_offset_l1": 1e-4},
     )
 

@@ -11,6 +11,13 @@ group is still frozen).
 The start steps belong to the model's progressive schedule, so the model sets them when training
 starts (``align_to_unfreeze_steps``): ``ns-train humansync --pipeline.model.pose-start-step N`` then
 moves the poses' rate with it.
+
+One freeze, not two: what keeps a group still before its start is the model's schedule
+(``HumanSyncModel.apply_schedule`` sets ``trainable``, and a group that is not trainable is used
+detached), so no gradient reaches it and Adam skips it: its moments start at the unfreeze instead
+of carrying the frozen phase's gradients. The rate of 0 before the start is not a second freeze
+(with no gradient there is nothing to scale); it is the foot of the ramp, and both read the same
+start steps (``align_to_unfreeze_steps``).
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
-"""End to end through nerfstudio's Trainer on a tiny synthetic capture (issue 5's acceptance test):
-start from the true calibration with a few videos' offsets pushed by two frames and a few cameras
-turned by three degrees, train `humansync-small` for a few hundred CPU steps, and check that
+"""End to end through nerfstudio's Trainer on a tiny dense-rig capture (issue 20's acceptance test):
+start from the true calibration of a 16-camera dome with three videos' offsets pushed by two frames
+and three cameras turned by three degrees, train `humansync-small` (the demo's people focus, its
+schedule fitted to the run, time offsets free) for a few hundred CPU steps, and check that
 
-- the time-offset and rotation errors against the ground truth go down (not yet at this scale:
-  marked as a strict expected failure, so the day it works the marker must go),
+- joint refinement turns the turned cameras back and moves the pushed videos toward their true
+  offsets, while the videos that started right stay put: not yet at this size, a strict expected
+  failure (so the day it works the marker must go);
 - the trained field, frozen, pulls a correctly calibrated camera turned by 3 degrees back (the
-  signal the joint refinement needs exists; what defeats it is the field absorbing the errors), and
+  signal the joint refinement relies on, isolated);
 - rendered training views beat the best constant colour by a clear PSNR margin.
 """
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 import pytest
@@ -25,101 +25,76 @@ from humansync_ns.synthetic.config import SynthConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e_training")]
 
-STEPS = 400
+STEPS = 800
 FPS = 15.0
-PUSHED_FRAMES = {"cam01": +2.0, "cam03": -2.0}
-TURNED_DEG = {"cam02": 3.0, "cam04": -3.0}
+CAMERAS = 16  # 15 training + the held-out one
+PUSHED_FRAMES = {"cam01": +2.0, "cam06": -2.0, "cam11": +2.0}
+TURNED_DEG = {"cam03": 3.0, "cam08": -3.0, "cam13": 3.0}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    from humansync_ns.method_configs import humansync_small_method
-    from humansync_ns.model.calibration_state import calibration_errors
+def trained(tmp_path_factory, small_trainer_config):
+    from humansync_ns.model.calibration_state import per_video_calibration_errors
     from humansync_ns.processing.process import process_capture
 
     root = tmp_path_factory.mktemp("refine")
-    capture = generate_capture(
-        SynthConfig(seed=1, num_cameras=6, duration_s=2.0, fps=FPS, width=64, height=48).noise_free(), root / "capture"
-    )
+    config = SynthConfig.panoptic_like(seed=1, num_cameras=CAMERAS, width=64, height=48, duration_s=2.0, fps=FPS,
+                                       start_spread_s=0.3, length_jitter_s=0.1).noise_free()
+    capture = generate_capture(config, root / "capture")
     truth = capture / "ground_truth" / "ground_truth.json"
-    start = save_calibration(displace_calibration(load_calibration(truth), TURNED_DEG, PUSHED_FRAMES), root / "perturbed.json")
+    start = save_calibration(displace_calibration(load_calibration(truth), TURNED_DEG, PUSHED_FRAMES), root / "displaced.json")
     data = root / "data"
-    process_capture(capture / "videos", data, motion_dir=capture / "motion", calibration_path=start, ground_truth_path=truth, num_downscales=0)
+    process_capture(capture / "videos", data, motion_dir=capture / "motion", calibration_path=start, ground_truth_path=truth,
+                    num_downscales=0)
 
-    config = copy.deepcopy(humansync_small_method.config)
-    config.output_dir = root / "outputs"
-    config.vis = "tensorboard"
-    config.machine.device_type = "cpu"
-    config.max_num_iterations = STEPS
-    config.steps_per_save = STEPS
-    config.steps_per_eval_batch = config.steps_per_eval_image = config.steps_per_eval_all_images = 10**6
-    config.pipeline.datamanager.data = data
-    config.pipeline.datamanager.dataparser.data = data
-    config.pipeline.datamanager.dataparser.eval_videos = ["cam05"]
-    model = config.pipeline.model
-    model.pose_start_step = 100
-    model.time_offset_delay = 100
-    model.coarse_to_fine_end_step = 100
-    # Under one time cell per frame of this 15 fps clip: finer cells, each fitted to whichever frames
-    # land in it, give the offsets a gradient that is noise (benchmarks/results/refinement_signal.json:
-    # against a frozen field, a 2-frame push is not undone at 2.2 cells per frame; at 0.55 it is for
-    # one of two videos, in part).
-    model.time_resolution = 24
-    # The question is whether the photometric gradient undoes the push, so without humansync-small's
-    # pull of the offsets toward their (here wrong) starting values.
-    model.loss_coefficients = {**model.loss_coefficients, "time_offset_l1": 0.0}
-    for name in ("camera_opt", "time_offsets"):  # their start steps follow the model's schedule
-        config.optimizers[name]["scheduler"].warmup_steps = 50
-        config.optimizers[name]["scheduler"].max_steps = STEPS
-    # 200 steps to undo 2 frames: faster than the preset's 1e-2 frames per step, which is sized
-    # for thousands of steps.
-    config.optimizers["time_offsets"]["optimizer"].lr = 0.04
+    trainer_config = small_trainer_config(data, root / "outputs", STEPS)
+    model = trainer_config.pipeline.model
+    model.loss_coefficients = {**model.loss_coefficients, "time_offset_l1": 0.0}  # offsets free
+    # The offsets learn from 30 % of the run on, with a warm-up and a decay to 1 %: at the preset's
+    # 1e-2 frames per step the whole budget is about 2 frames, every step at full size.
+    trainer_config.optimizers["time_offsets"]["optimizer"].lr = 0.04
     torch.manual_seed(0)
-    trainer = config.setup(local_rank=0, world_size=1)
+    trainer = trainer_config.setup(local_rank=0, world_size=1)
     trainer.setup()
     pipeline = trainer.pipeline
     cameras = pipeline.datamanager.dataparser.get_dataparser_outputs(split="train").cameras
-    before = calibration_errors(pipeline.model, cameras)
+    before = per_video_calibration_errors(pipeline.model, cameras)
     trainer.train()
-    after = calibration_errors(pipeline.model, cameras)
+    after = per_video_calibration_errors(pipeline.model, cameras)
     return pipeline, cameras, before, after
 
 
-KNOWN_SHORTFALL = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known shortfall (see the issue notes and benchmarks/bench_joint_refinement.py): with 6 cameras the "
-        "field absorbs the perturbed videos while it trains, so joint refinement does not undo them (15 training "
-        "cameras undo part of a turn), although the same field pulls a displaced camera back when frozen "
-        "(test_frozen_field_pulls_a_displaced_camera_back); strict, so this fails loudly once joint "
-        "refinement works at this scale"
-    ),
-)
+def _mean(errors: dict, videos, key: str) -> float:
+    return float(np.mean([errors[v][key] for v in videos]))
 
 
-@KNOWN_SHORTFALL
-def test_time_offsets_move_toward_truth(trained):
+@pytest.mark.xfail(strict=True, reason=(
+    "known shortfall at CI size (64x48, 15 training cameras, 800 steps), measured: the turned cameras go "
+    "3.00 -> 2.64 deg on average, the pushed videos 1.96 -> 1.61 frames (one comes back to 0.3, one runs to 2.8), "
+    "and the videos that started right drift by up to 0.67 deg and 1.1 frames. Unfreezing at the paper's "
+    "fractions without camera priors is worse here (every camera drifts by 0.8-2.5 deg). The demo-sized "
+    "runs are in benchmarks/bench_refinement.py (results/refinement.json)"))
+def test_joint_refinement_undoes_the_displacement(trained):
     _, _, before, after = trained
-    assert before["time_offset_error_frames"] > 0.3, before  # the push is visible in the metric
-    assert after["time_offset_error_frames"] < 0.6 * before["time_offset_error_frames"], (before, after)
-
-
-@KNOWN_SHORTFALL
-def test_camera_rotations_move_toward_truth(trained):
-    _, _, before, after = trained
-    assert before["rotation_error_deg"] > 0.5, before
-    assert after["rotation_error_deg"] < 0.8 * before["rotation_error_deg"], (before, after)
+    turned = (_mean(before, TURNED_DEG, "rotation_error_deg"), _mean(after, TURNED_DEG, "rotation_error_deg"))
+    pushed = (_mean(before, PUSHED_FRAMES, "time_offset_error_frames"), _mean(after, PUSHED_FRAMES, "time_offset_error_frames"))
+    untouched = sorted(set(before) - set(PUSHED_FRAMES) - set(TURNED_DEG))
+    drift_deg = max(after[v]["rotation_error_deg"] - before[v]["rotation_error_deg"] for v in untouched)
+    drift_frames = max(after[v]["time_offset_error_frames"] - before[v]["time_offset_error_frames"] for v in untouched)
+    assert turned[0] > 2.0 and pushed[0] > 1.0, before  # the displacement is visible in the metric
+    assert turned[1] < 0.5 * turned[0], (turned, after)
+    assert pushed[1] < 0.75 * pushed[0], (pushed, after)
+    assert drift_deg < 0.5 and drift_frames < 0.5, (drift_deg, drift_frames, after)
 
 
 def test_frozen_field_pulls_a_displaced_camera_back(trained):
     """The pose signal the joint refinement relies on, isolated: against the trained (frozen) field,
     test-time optimisation of a correctly calibrated training camera turned by 3 degrees turns it back.
 
-    Its time is pushed by 2 frames as well but not asserted on: against this field, which absorbed
-    the two pushed videos while it trained, the push is only partly undone (1.3-1.6 frames left).
-    Against a field trained on the true offsets with under one time cell per frame, the same
-    optimisation leaves 0.8 frame for one video and runs away for another
-    (benchmarks/results/refinement_signal.json): the time signal is weak even without absorption."""
+    Its time is pushed by 2 frames as well but not asserted on: against a field trained on the
+    true offsets with under one time cell per frame, the same optimisation leaves 0.8 frame for one
+    video and runs away for another (benchmarks/results/refinement_signal.json): the time signal is
+    weak even when the field has not absorbed any error."""
     from humansync_ns.pipeline.test_time_optimization import (
         TestTimeOptimizationConfig,
         VideoCorrection,
@@ -160,7 +135,7 @@ def test_training_views_beat_a_constant_colour(trained):
         constant_mse = torch.mean((image - image.mean(dim=(0, 1))) ** 2)  # the best constant colour
         gains.append(float(10 * torch.log10(constant_mse / mse)))
         psnrs.append(float(-10 * torch.log10(mse)))
-    # Clearly better than the constant on average; no view far below it (a near-uniform view, like
-    # cam00's first frame here where the constant already scores 23.6 dB, gains nothing in 400 steps),
-    # and every view a recognisable reconstruction.
-    assert sum(gains) / len(gains) > 5.0 and min(gains) > -1.5 and min(psnrs) > 20.0, (gains, psnrs)
+    # Clearly better than the constant on average (measured: 5.0, 6.0, 2.7 and 1.1 dB; the dome's views
+    # are mostly floor and backdrop, which a constant already scores well), no view below it, and
+    # every view a recognisable reconstruction (measured: 23.8-24.5 dB).
+    assert sum(gains) / len(gains) > 3.0 and min(gains) > 0.0 and min(psnrs) > 22.0, (gains, psnrs)

@@ -116,14 +116,15 @@ def summary(entry: dict[str, Any], radius_m: float) -> dict[str, Any]:
     return out
 
 
-def verdicts(name: str, numbers: dict[str, Any]) -> dict[str, bool]:
-    """Issue 20's targets for one scenario (none for syncnerf: it reports how far the offsets get)."""
+def verdicts(start: str, numbers: dict[str, Any]) -> dict[str, bool]:
+    """Issue 20's targets for a scenario by its start (`Scenario.calibration`, the keys of `TARGETS`;
+    none for the Sync-NeRF-like start: it reports how far the offsets get)."""
     init, refined = numbers["init"], numbers["refined"]
-    if name.startswith("paper_like"):
+    if start == "paper_like":
         t = TARGETS["paper_like"]
         return {"rotation": refined["rotation_deg"] <= t["rotation_deg"], "translation": refined["translation_frac"] <= t["translation_frac"],
                 "time": refined["time_frames"] <= t["time_frames"]}
-    if name == "improved":
+    if start == "improved":
         t = TARGETS["improved"]
         return {"rotation_drop": refined["rotation_deg"] <= (1 - t["rotation_drop"]) * init["rotation_deg"],
                 "no_rotation_drift": numbers["max_drift"]["rotation_deg"] <= t["rotation_drift_deg"],
@@ -237,7 +238,7 @@ def main() -> None:
     for name, entry in results["scenarios"].items():
         entry["summary"] = summary(entry["per_seed"][0] | {"calibration_per_video_init": entry["calibration_per_video_init"]},
                                    results["rig_radius_m"])
-        entry["verdicts"] = verdicts(name, entry["summary"])
+        entry["verdicts"] = verdicts(SCENARIOS_BY_NAME[name].calibration, entry["summary"])
     results["benchmark_seconds"] = time.perf_counter() - start
     write_results(args.output, results)
     plot(results, args.output.with_suffix(".png"))

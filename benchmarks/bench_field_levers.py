@@ -3,6 +3,7 @@ moving person in a novel view, one table row per lever.
 
     .venv/bin/python benchmarks/bench_field_levers.py --threads 1 --jobs 2   # every row: results/field_levers.json + _frames.png
     .venv/bin/python benchmarks/bench_field_levers.py --rows "paper's field" "people scene box" --threads 1
+    .venv/bin/python benchmarks/bench_field_levers.py --add --rows "people focus, a time cell per frame" --threads 1   # one row more
     .venv/bin/python benchmarks/bench_field_levers.py --tiny                  # harness check, output under /tmp
 
 Every row trains `humansync-small` on the same data folder: the demo's capture (`Demo().capture`,
@@ -35,7 +36,7 @@ from typing import Any, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS_DIR, machine_info, resolve_device, synthetic_data_folder, write_results  # noqa: E402
+from common import RESULTS_DIR, as_written, machine_info, resolve_device, synthetic_data_folder, write_results  # noqa: E402
 import field_eval  # noqa: E402
 from humansync_ns.method_configs import PEOPLE_FOCUS  # noqa: E402
 
@@ -67,6 +68,9 @@ ROWS = (
     Lever("people focus (the demo's)", PEOPLE_FOCUS),
     Lever("people focus, full resolution", PEOPLE_FOCUS, downscale=1),
     Lever("people focus, 3000 steps", PEOPLE_FOCUS, steps=3000),
+    Lever("people focus, full resolution, 3000 steps", PEOPLE_FOCUS, steps=3000, downscale=1),
+    Lever("people focus, a time cell per frame", {**PEOPLE_FOCUS, "pipeline.model.frames_per_time_cell": 1.0}),
+    Lever("people focus, 64 proposal time cells", {**PEOPLE_FOCUS, "pipeline.model.proposal_time_resolution": 64}),
 )
 """The levers, in table order; names are what `--rows` selects."""
 ROWS_BY_NAME = {row.name: row for row in ROWS}
@@ -103,11 +107,29 @@ def worker(args: argparse.Namespace) -> dict:
             "downscale": overrides["pipeline.datamanager.dataparser.downscale_factor"], **result}
 
 
+COMPARABLE_SETTINGS = ("steps", "rays", "downscale", "tto_steps", "eval_frame_stride", "seeds", "threads", "set_overrides")
+"""What a kept row must share with the new ones (`--add`), beside the capture."""
+
+
+def kept_rows(earlier: dict, results: dict, redone: list[str]) -> dict[str, Any]:
+    """`--add`: the earlier results file's rows that this run does not train, each with the machine
+    entry of its own run; SystemExit when the capture or the run settings differ."""
+    if earlier["capture"]["synth_config"] != as_written(results["capture"]["synth_config"]):
+        raise SystemExit(f"--add: {earlier.get('settings', {}).get('output')} was run on another capture; run every row")
+    differ = [k for k in COMPARABLE_SETTINGS if earlier["settings"].get(k) != as_written(results["settings"].get(k))]
+    if differ:
+        raise SystemExit(f"--add: the earlier rows were run with other settings ({', '.join(differ)}); run every row")
+    return {name: {"machine": earlier["machine"], **entry} for name, entry in earlier["rows"].items() if name not in redone}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="minimal sizes (a 6-camera dome), to check the harness")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS_BY_NAME), default=[row.name for row in ROWS], metavar="ROW",
                         help=f"rows to run, by name: {', '.join(repr(r.name) for r in ROWS)} (default: all)")
+    parser.add_argument("--add", action="store_true",
+                        help="keep the rows of the existing --output file that this run does not train (same capture and "
+                             "run settings, else it stops), so one row can be added or redone without training the table again")
     field_eval.add_size_arguments(parser)
     field_eval.add_run_arguments(parser, list(ROWS_BY_NAME))
     args = parser.parse_args(argv)
@@ -145,11 +167,16 @@ def main() -> None:
                     "calibration": "improved (calibrate() on the motion files)", "process_s": data["process_s"]},
         "targets": TARGETS,
     }
+    if args.add and args.output.exists():
+        results["rows"] = kept_rows(json.loads(args.output.read_text()), results, args.rows)
     field_eval.train_all(__file__, args, args.rows, lambda name: data["data_dir"], results, "rows")
+    results["rows"] = {row.name: results["rows"][row.name] for row in ROWS if row.name in results["rows"]}  # table order
     results["benchmark_seconds"] = time.perf_counter() - start
     write_results(args.output, results)
-    frames = field_eval.held_out_frames_sheet([(name, Path(entry["eval_images"])) for name, entry in results["rows"].items()],
-                                              args.output.with_name(f"{args.output.stem}_frames.png"))
+    shown = [(name, Path(entry["eval_images"])) for name, entry in results["rows"].items() if Path(entry["eval_images"]).is_dir()]
+    for name in results["rows"].keys() - {name for name, _ in shown}:
+        print(f"{name}: its eval images are gone from {results['rows'][name]['eval_images']}; left out of the frames sheet")
+    frames = field_eval.held_out_frames_sheet(shown, args.output.with_name(f"{args.output.stem}_frames.png"))
     print(f"{'row':24s} {'steps':>6s} {'1/N':>4s} {'PSNR':>6s} {'moving':>7s} {'train':>6s} {'s/step':>7s}")
     for name, entry in results["rows"].items():
         m = entry["metrics"]

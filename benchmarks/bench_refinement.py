@@ -63,6 +63,20 @@ FREE_CAMERAS = {"pipeline.model.loss_coefficients.camera_translation_l2": 0.0, "
 PAPER_FRACTIONS = {"pose_start_step": 2_000 / 300_000, "time_offset_start": 20_000 / 300_000}
 """The paper's Sec. 4.1 schedule as fractions of its 300k steps: poses from s0 = 2k, offsets from
 s0 + s1 = 20k (humansync-small, fitted to a run, keeps 10 % and 30 %)."""
+
+
+def calibration_lr_overrides(factor: float) -> dict[str, float]:
+    """The poses' and offsets' learning rates (and their final rates) of humansync-small times ``factor``."""
+    from humansync_ns.method_configs import humansync_small_method
+
+    overrides = {}
+    for group in ("camera_opt", "time_offsets"):
+        spec = humansync_small_method.config.optimizers[group]
+        overrides[f"optimizers.{group}.optimizer.lr"] = spec["optimizer"].lr * factor
+        overrides[f"optimizers.{group}.scheduler.lr_final"] = spec["scheduler"].lr_final * factor
+    return overrides
+
+
 SCENARIOS = (
     Scenario("paper_like", "paper_like", FREE_OFFSETS, "every video 5°, 8 % of the rig radius and 1.3 frames off"),
     Scenario("paper_like_paper_schedule", "paper_like", {**FREE_OFFSETS, **FREE_CAMERAS},
@@ -72,7 +86,18 @@ SCENARIOS = (
     Scenario("syncnerf", "ground_truth_zero_offsets", {**FREE_OFFSETS, "pipeline.model.camera_optimizer.mode": "off"},
              "true poses (not refined), every offset 0, videos up to 1.5 s apart"),
 )
-SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS}
+PAPER_LIKE_LEVERS = (
+    Scenario("lr_x5", "paper_like", {**FREE_OFFSETS, **FREE_CAMERAS, **calibration_lr_overrides(5.0)},
+             "paper_like_paper_schedule with the poses' and offsets' learning rates ×5", paper_schedule=True),
+    Scenario("no_absorbers", "paper_like", {**FREE_OFFSETS, **FREE_CAMERAS, "pipeline.model.appearance_embedding_dim": 0,
+                                            "pipeline.model.sh_levels": 1},
+             "paper_like_paper_schedule without per-video appearance codes or view-dependent colour", paper_schedule=True),
+    Scenario("coarse_to_fine_time", "paper_like", {**FREE_OFFSETS, **FREE_CAMERAS, "pipeline.model.coarse_to_fine_time": True},
+             "paper_like_paper_schedule with coarse levels coarse in time too", paper_schedule=True),
+)
+"""Issue 20's levers, each one change to the best paper-like scenario (`--scenarios lr_x5 ...
+--output results/refinement_levers.json`)."""
+SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS + PAPER_LIKE_LEVERS}
 TARGETS = {
     "paper_like": {"rotation_deg": 1.0, "translation_frac": 0.01, "time_frames": 0.1},
     "improved": {"rotation_drop": 0.3, "rotation_drift_deg": 0.1, "time_drift_frames": 0.05},
@@ -232,7 +257,7 @@ def main() -> None:
         "rig_radius_m": rig_radius_m(any_folder["ground_truth"], names),
         "targets": TARGETS,
         "paper_table1_panoptic_average": PAPER_TABLE1,
-        "descriptions": {s.name: s.description for s in SCENARIOS},
+        "descriptions": {name: SCENARIOS_BY_NAME[name].description for name in args.scenarios},
     }
     field_eval.train_all(__file__, args, args.scenarios, lambda name: folders[sources[name]]["data_dir"], results, "scenarios")
     for name, entry in results["scenarios"].items():

@@ -84,6 +84,12 @@ def write_results(path: Path, results: dict[str, Any]) -> Path:
     return path
 
 
+def as_written(value: Any) -> Any:
+    """`value` as a results file holds it once read back (tuples as lists, paths as strings), so a
+    fresh result compares equal to one loaded from disk."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)

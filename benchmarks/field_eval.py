@@ -268,9 +268,9 @@ def train_all(script: str, args: argparse.Namespace, names: Sequence[str], data_
     """Trains every name once per `args.seeds` entry in worker processes (`run_worker`), `args.jobs`
     at once; as soon as all seeds of a name are in (in `names` order), its `aggregate_seeds` entry
     goes to `results[key][name]` and the results file is written, so partial results survive an
-    interruption."""
+    interruption. Entries already in `results[key]` (rows kept from an earlier run) stay."""
     passthrough = sys.argv[1:]
-    results[key] = {}
+    results.setdefault(key, {})
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {name: [pool.submit(run_worker, script, passthrough, name, seed, data_dir_of(name), args.verbose)
                           for seed in args.seeds] for name in names}

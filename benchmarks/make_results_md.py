@@ -474,6 +474,14 @@ def levers_section(result: Optional[dict], nvs: Optional[dict] = None) -> str:
     out += ["", f"Targets on the held-out camera (issue 17): PSNR ≥ {targets['psnr']:g} dB and moving-region PSNR ≥ "
                 f"{targets['psnr_dynamic']:g} dB; rows meeting both: **{', '.join(met) if met else 'none'}**. s/step and train "
                 "time were measured with the other runs of `--jobs` sharing the machine (load average below)."]
+    if len({tuple(entry["train_resolution"]) for entry in result["rows"].values()}) > 1:
+        out += ["", "A row trained at another resolution is scored on the held-out frames at that resolution (the column "
+                    "'trained at'): finer frames hold detail that coarser ones average away, so its PSNR is not comparable "
+                    "one to one with the other rows'."]
+    kept = [name for name, entry in result["rows"].items() if "machine" in entry]
+    if kept:
+        out += ["", f"Rows kept from an earlier run of the same settings (`--add`; each row's own machine entry is in the "
+                    f"file): {'; '.join(repr(name) for name in kept)}."]
     missing = [name for name in s.get("rows", []) if name not in result["rows"]]
     if missing:
         quoted = "; ".join(f"'{name}'" for name in missing)
@@ -542,14 +550,27 @@ def signal_section(result: Optional[dict]) -> str:
     return "\n".join(out)
 
 
-def refinement_section(result: Optional[dict]) -> str:
-    """Section 2i from `refinement.json`: Init → Refine on the dense rig beside the paper's Table 1."""
-    out = ["## 2i. Joint refinement on the dense rig: Init → Refine (the paper's Table 1)", ""]
+REFINEMENT_RUNS = {
+    "refinement": ("## 2i. Joint refinement on the dense rig: Init → Refine (the paper's Table 1)", ""),
+    "refinement_levers": ("## 2k. Refinement levers from the paper-like start (issue 20)",
+                          " --scenarios lr_x5 no_absorbers coarse_to_fine_time --output benchmarks/results/refinement_levers.json"),
+    "refinement_long": ("## 2l. Twice as long from the paper-like start (issue 20)",
+                        " --steps 3000 --scenarios paper_like_paper_schedule lr_x5 --output benchmarks/results/refinement_long.json"),
+}
+"""`bench_refinement.py`'s results files: its stem → the section's title and the command's extra arguments."""
+
+
+def refinement_section(result: Optional[dict], stem: str = "refinement") -> str:
+    """Section 2i from `refinement.json` (Init → Refine on the dense rig beside the paper's Table 1),
+    2k from `refinement_levers.json` and 2l from `refinement_long.json` (the same table for the levers'
+    scenarios and for runs twice as long)."""
+    title, extra = REFINEMENT_RUNS[stem]
+    out = [title, ""]
     if result is None:
-        return "\n".join(out + ["Not run yet: `.venv/bin/python benchmarks/bench_refinement.py --threads 1 --jobs 2`.", ""])
+        return "\n".join(out + [f"Not run yet: `.venv/bin/python benchmarks/bench_refinement.py --threads 1 --jobs 2{extra}`.", ""])
     s, cap, radius = result["settings"], result["capture"]["synth_config"], result["rig_radius_m"]
     out += [
-        f"`benchmarks/bench_refinement.py` → `results/refinement.json`, `results/refinement.png`. The demo's capture "
+        f"`benchmarks/bench_refinement.py{extra}` → `results/{stem}.json`, `results/{stem}.png`. The demo's capture "
         f"({cap['num_cameras']}-camera {cap['rig']}, {cap['width']}×{cap['height']} px trained at 1/{s['downscale']}, "
         f"{cap['duration_s']:g} s, videos up to {cap['start_spread_s']:g} s apart, last camera held out) and run "
         f"(`humansync-small` with the demo's field options, {s['steps']} steps with its progressive schedule fitted to "
@@ -575,7 +596,7 @@ def refinement_section(result: Optional[dict]) -> str:
     out.append(_table(["start", "rotation (°)", "translation (cm)", "translation (% of rig radius)", "time (frames)",
                        "largest growth of one video's error: rotation (°) / time (frames)", "held-out PSNR moving region",
                        "train (min)"], rows))
-    out += ["", "![errors over training](../benchmarks/results/refinement.png)", "", "Issue 20's targets on this run:", ""]
+    out += ["", f"![errors over training](../benchmarks/results/{stem}.png)", "", "Issue 20's targets on this run:", ""]
     targets = result["targets"]
     for name, verdict in ((n, e["verdicts"]) for n, e in result["scenarios"].items() if e["verdicts"]):
         if "rotation" in verdict:  # the paper-like start's targets (bench_refinement.verdicts)
@@ -646,6 +667,8 @@ def render() -> str:
         levers_section(_load("field_levers.json"), _load("nvs.json")),
         refinement_section(_load("refinement.json")),
         signal_section(_load("refinement_signal.json")),
+        refinement_section(_load("refinement_levers.json"), "refinement_levers"),
+        refinement_section(_load("refinement_long.json"), "refinement_long"),
     ]
     parts += [training_section(_load("training.json")), other_section(_load("data.json"), _load("synth.json"))]
     return "\n".join(parts).rstrip() + "\n"

@@ -137,6 +137,9 @@ class HumanSyncModelConfig(ModelConfig):
     """Layers of the colour MLP."""
     appearance_embedding_dim: int = 16
     """Per-video appearance code size (exposure / colour differences between phones); 0 disables it."""
+    sh_levels: int = 4
+    """Spherical-harmonics levels of the view-direction encoding (4: degree 3, as K-Planes); 1 leaves
+    colour independent of the view, so no camera can explain its pose error by a view-dependent colour."""
     num_proposal_samples_per_ray: Tuple[int, ...] = (256, 128)
     """Samples per ray for each proposal iteration."""
     num_nerf_samples_per_ray: int = 48
@@ -247,6 +250,7 @@ class HumanSyncModel(Model):
             hidden_dim_color=self.config.hidden_dim_color,
             num_layers_color=self.config.num_layers_color,
             appearance_embedding_dim=self.config.appearance_embedding_dim,
+            sh_levels=self.config.sh_levels,
             spatial_distortion=distortion,
             dynamic_region=self.config.dynamic_region,
             coarse_to_fine_time=self.config.coarse_to_fine_time,

@@ -12,6 +12,8 @@ from nerfstudio.field_components.spatial_distortions import SceneContraction
 
 from humansync_ns.model.kplanes_field import HumanSyncField, kplanes_features, spacetime_grid_coords
 
+from model_testkit import make_model, tiny_config, two_static_one_moving_metadata
+
 AABB = torch.tensor([[-2.0, -2.0, -2.0], [2.0, 2.0, 2.0]])
 
 
@@ -124,3 +126,24 @@ def test_coarse_to_fine_time_gives_coarse_levels_coarse_time(coarse_to_fine_time
     for grid, cells in zip(field.grids, expected):
         time_planes = [p for p, pair in zip(grid.plane_coefs, grid.coo_combs) if 3 in pair]
         assert all(p.shape[1] == cells for p in time_planes), [p.shape for p in time_planes]
+
+
+@pytest.mark.parametrize("sh_levels, view_dependent", [(4, True), (1, False)])
+def test_sh_levels_reach_the_field_and_one_level_makes_colour_view_independent(sh_levels, view_dependent):
+    """The refinement benchmark's no-absorbers lever: with one SH level no camera can explain its pose
+    error by a colour of its own viewing direction."""
+    model = make_model(two_static_one_moving_metadata(), tiny_config(sh_levels=sh_levels, appearance_embedding_dim=0))
+    field = model.field
+    assert field.direction_encoding.get_out_dim() == sh_levels**2
+    torch.manual_seed(0)
+    for p in field.mlp_head.parameters():
+        torch.nn.init.normal_(p, std=1.0)  # make any view dependence large
+    rs = samples(torch.zeros(2, 3), torch.zeros(2))
+    rs.frustums.directions = torch.tensor([[[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]]])
+    with torch.no_grad():
+        _, geo = field.get_density(rs)
+        geo = geo.expand(2, 1, -1).clone()
+        geo[1] = geo[0]  # same point: only the direction differs
+        rgb = field.get_outputs(rs, density_embedding=geo)[FieldHeadNames.RGB]
+    difference = (rgb[0] - rgb[1]).abs().max().item()
+    assert (difference > 1e-3) if view_dependent else (difference < 1e-6)

@@ -480,8 +480,10 @@ def levers_section(result: Optional[dict], nvs: Optional[dict] = None) -> str:
                     "one to one with the other rows'."]
     kept = [name for name, entry in result["rows"].items() if "machine" in entry]
     if kept:
-        out += ["", f"Rows kept from an earlier run of the same settings (`--add`; each row's own machine entry is in the "
-                    f"file): {'; '.join(repr(name) for name in kept)}."]
+        added = [name for name in result["rows"] if name not in kept]
+        out += ["", f"Trained by the latest run (`--add`): {'; '.join(f'“{name}”' for name in added)}. The other rows come "
+                    "from an earlier run of the same capture and settings, and keep that run's machine entry in the file; "
+                    "the machine line below is the latest run's."]
     missing = [name for name in s.get("rows", []) if name not in result["rows"]]
     if missing:
         quoted = "; ".join(f"'{name}'" for name in missing)
